@@ -1,0 +1,70 @@
+"""The ``abnrl`` command: one entry point, a subcommand per job, flags from config dataclasses."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from importlib.metadata import version
+from typing import NamedTuple
+
+import tyro
+
+from abnrl.errors import UserError
+
+
+class Command(NamedTuple):
+    """A subcommand: ``abnrl.commands.<module>`` holds ``<config>`` and ``run(config) -> int``."""
+
+    module: str
+    config: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
+}
+# Command groups: ``abnrl <group> <command>``.
+GROUPS: dict[str, dict[str, Command]] = {}
+
+
+def _usage(prog: str, names: dict[str, str]) -> str:
+    width = max(map(len, names))
+    lines = [f"usage: {prog} {{{','.join(names)}}} [--help]", ""]
+    lines += [f"  {name:{width}s}  {summary}" for name, summary in names.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _dispatch(commands: dict[str, Command], groups: dict, argv: list[str], prog: str) -> int:
+    names = {name: c.summary for name, c in commands.items()}
+    names.update({name: f"{', '.join(group)} ({name} commands)" for name, group in groups.items()})
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(_usage(prog, names))
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name in groups:
+        return _dispatch(groups[name], {}, rest, f"{prog} {name}")
+    if name not in commands:
+        raise UserError(f"unknown command {name!r}; choose one of {', '.join(names)}.")
+    module = import_module(f"abnrl.commands.{commands[name].module}")
+    config = tyro.cli(getattr(module, commands[name].config), args=rest, prog=f"{prog} {name}")
+    return module.run(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``abnrl``; returns the exit code (2 for a user's mistake)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:
+        print(f"abnrl {version('abnrl')}")
+        return 0
+    try:
+        return _dispatch(COMMANDS, GROUPS, argv, "abnrl")
+    except UserError as error:
+        sys.stderr.write(f"abnrl: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("abnrl: interrupted.\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command: a config dataclass (its fields are the flags) and ``run``."""

@@ -1,0 +1,79 @@
+"""The attention branch of an Attention Branch Network (Fukui et al., CVPR 2019).
+
+One module serves every ABN in the project: the image classifiers of
+``vision.models`` and the RL policies of ``agents``. Given features ``g(x)`` of
+shape (B, C, H, W) it produces
+
+* K response maps, one per output (a class, an action, the value), whose global
+  average pools are the attention branch's own outputs, trained with their own loss;
+* one attention map ``M(x)`` in [0, 1], shape (B, 1, H, W), which the perception
+  branch applies as ``g'(x) = (1 + M(x)) * g(x)`` (``apply_attention``).
+
+Layout as in the paper's reference models: ``body`` (for classifiers a stride-1
+copy of the next stage) -> norm -> ReLU -> 1x1 conv to K -> norm -> ReLU, then
+1x1 conv K->K -> GAP for the outputs, and 1x1 conv K->1 -> norm -> sigmoid for M.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from vision.norm import NormFactory
+
+
+class AttentionBranchOutput(NamedTuple):
+    """What the attention branch computes for a batch."""
+
+    logits: Tensor
+    """(B, K) global average pools of the response maps."""
+    attention: Tensor
+    """(B, 1, H, W) attention map M in [0, 1]."""
+    maps: Tensor
+    """(B, K, H, W) response maps, one per output."""
+
+
+class AttentionBranch(nn.Module):
+    """ABN attention branch: response maps, their GAP outputs, and the attention map.
+
+    Args:
+        in_channels: channels of the features it reads.
+        num_outputs: K, the number of response maps and outputs.
+        body: layers applied first (a stride-1 copy of the next stage in the
+            paper's classifiers); identity when None.
+        body_channels: channels ``body`` produces; ``in_channels`` when None.
+        norm: factory ``channels -> module`` for the normalization layers.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_outputs: int,
+        *,
+        body: nn.Module | None = None,
+        body_channels: int | None = None,
+        norm: NormFactory = nn.BatchNorm2d,
+    ) -> None:
+        super().__init__()
+        channels = body_channels or in_channels
+        self.body = body if body is not None else nn.Identity()
+        self.body_norm = norm(channels)
+        self.to_maps = nn.Conv2d(channels, num_outputs, kernel_size=1, bias=False)
+        self.maps_norm = norm(num_outputs)
+        self.scores = nn.Conv2d(num_outputs, num_outputs, kernel_size=1, bias=False)
+        self.to_attention = nn.Conv2d(num_outputs, 1, kernel_size=1, bias=False)
+        self.attention_norm = norm(1)
+
+    def forward(self, features: Tensor) -> AttentionBranchOutput:
+        h = torch.relu(self.body_norm(self.body(features)))
+        h = torch.relu(self.maps_norm(self.to_maps(h)))  # (B, K, H, W)
+        maps = self.scores(h)  # (B, K, H, W)
+        attention = torch.sigmoid(self.attention_norm(self.to_attention(h)))  # (B, 1, H, W)
+        return AttentionBranchOutput(maps.mean(dim=(2, 3)), attention, maps)
+
+
+def apply_attention(features: Tensor, attention: Tensor) -> Tensor:
+    """The perception branch's input ``(1 + M) * g``: attention highlights, never erases."""
+    return features * (1.0 + attention)
