@@ -21,6 +21,7 @@ class Command(NamedTuple):
 
 
 COMMANDS: dict[str, Command] = {
+    "train": Command("train", "TrainConfig", "train an agent (ABN-PPO by default), resumable"),
     "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
 }
 # Command groups: ``abnrl <group> <command>``.

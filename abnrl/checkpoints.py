@@ -1,0 +1,76 @@
+"""Agent checkpoints: SB3 zip files that also carry the game, protocol and RNG states."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file
+
+from abnrl.errors import UserError
+from abnrl.files import write_atomic
+from agents import ABNA2C, ABNPPO
+
+# Saved on the model object, so that SB3 stores it inside the zip.
+META_ATTRIBUTE = "abnrl_meta"
+
+
+def rng_state() -> dict[str, Any]:
+    """The global RNG states that training draws from (Python, NumPy, torch, CUDA)."""
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(model: BaseAlgorithm, path: Path, *, game: str, protocol: str) -> None:
+    """Save ``model`` atomically with its game, protocol and the RNG states."""
+    setattr(model, META_ATTRIBUTE, {"game": game, "protocol": protocol, "rng": rng_state()})
+    write_atomic(path, model.save, suffix=".zip")
+
+
+def _algorithm_class(data: dict[str, Any]) -> type[BaseAlgorithm]:
+    abn = "attention_coef" in data
+    if "clip_range" in data:
+        return ABNPPO if abn else PPO
+    return ABNA2C if abn else A2C
+
+
+def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgorithm, dict]:
+    """Load an agent saved by ``save_checkpoint``; returns it and its metadata.
+
+    Raises:
+        UserError: the file is missing, truncated, corrupt, or not an abnrl agent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}.")
+    try:
+        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
+        meta = data.get(META_ATTRIBUTE) if data else None
+        if not meta:
+            raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
+        model = _algorithm_class(data).load(path, device=device)
+    except UserError:
+        raise
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, OSError) as error:
+        raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from error
+    return model, meta

@@ -1,0 +1,80 @@
+"""Play full games with an agent and summarise the true scores."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from envs import make_vec_env
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Scores of evaluation games (full games, all lives, unclipped)."""
+
+    scores: list[float]
+    lengths: list[int]
+    """Game lengths in agent steps (4 frames each)."""
+    game: str
+    protocol: str
+    deterministic: bool
+
+    def summary(self) -> dict[str, float]:
+        scores = np.asarray(self.scores)
+        return {
+            "episodes": len(scores),
+            "mean": float(scores.mean()),
+            "std": float(scores.std()),
+            "median": float(np.median(scores)),
+            "min": float(scores.min()),
+            "max": float(scores.max()),
+            "length_mean": float(np.mean(self.lengths)),
+        }
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def evaluate(
+    model: BaseAlgorithm,
+    game: str,
+    *,
+    episodes: int = 30,
+    protocol: str = "classic",
+    seed: int = 10_000,
+    deterministic: bool = False,
+    n_envs: int = 8,
+) -> EvalResult:
+    """Play ``episodes`` games on the evaluation rules (life loss does not end a game).
+
+    Each of the parallel envs plays a fixed share of the games, so short games are
+    not over-represented (as SB3's ``evaluate_policy`` does).
+
+    Args:
+        model: the agent; ``model.predict`` picks actions.
+        game: the ALE game.
+        episodes: number of full games.
+        protocol: the evaluation protocol.
+        seed: seed of the evaluation games (apart from training's seeds).
+        deterministic: take the most probable action instead of sampling one.
+        n_envs: games played side by side.
+    """
+    n_envs = max(1, min(n_envs, episodes))
+    quota = np.array([(episodes + i) // n_envs for i in range(n_envs)])
+    venv = make_vec_env(game, n_envs, protocol=protocol, seed=seed, training=False)
+    obs = venv.reset()
+    scores: list[float] = []
+    lengths: list[int] = []
+    played = np.zeros(n_envs, dtype=int)
+    while (played < quota).any():
+        actions, _ = model.predict(obs, deterministic=deterministic)
+        obs, _, _, infos = venv.step(actions)
+        for i, info in enumerate(infos):
+            if "episode" in info and played[i] < quota[i]:
+                played[i] += 1
+                scores.append(info["episode"]["r"])
+                lengths.append(info["episode"]["l"])
+    venv.close()
+    return EvalResult(scores, lengths, game, protocol, deterministic)

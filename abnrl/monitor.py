@@ -1,0 +1,165 @@
+"""The training loop's companion: progress bar, CSV log, evaluations, checkpoints, stopping."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
+
+from abnrl.evaluation import EvalResult
+
+# Logged by the algorithms' train(): read back at the end of the next rollout.
+TRAIN_KEYS = (
+    "value_loss",
+    "entropy_loss",
+    "attention_loss",
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "learning_rate",
+)
+PROGRESS_COLUMNS = (
+    "step",
+    "time_s",
+    "steps_per_s",
+    "games",
+    "score_mean",
+    "score_max",
+    "length_mean",
+    "policy_loss",
+    *TRAIN_KEYS,
+)
+EVAL_COLUMNS = ("step", "time_s", "episodes", "mean", "std", "median", "min", "max", "length_mean")
+
+
+def append_row(path: Path, columns: tuple[str, ...], row: dict) -> None:
+    """Append ``row`` to a CSV file, writing the header first if the file is new."""
+    new = not path.exists()
+    with path.open("a", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+class TrainingMonitor(BaseCallback):
+    """Reports, evaluates and checkpoints a run; stops it on SIGTERM or its time limit.
+
+    Args:
+        total_steps: the run's target step count (for the progress bar).
+        progress_csv: where rollout metrics are appended.
+        evaluations_csv: where evaluation summaries are appended.
+        checkpoint: ``checkpoint(kind)`` saves the model; kind is ``"latest"`` or ``"best"``.
+        evaluate: ``evaluate()`` plays evaluation games, or None for no evaluations.
+        checkpoint_every: agent steps between checkpoints.
+        eval_every: agent steps between evaluations.
+        time_limit_s: stop after this many seconds (None: no limit).
+        best_score: the best evaluation mean of the run so far.
+        show_progress: draw a progress bar.
+    """
+
+    def __init__(
+        self,
+        *,
+        total_steps: int,
+        progress_csv: Path,
+        evaluations_csv: Path,
+        checkpoint: Callable[[str], None],
+        evaluate: Callable[[], EvalResult] | None,
+        checkpoint_every: int,
+        eval_every: int,
+        time_limit_s: float | None = None,
+        best_score: float = -np.inf,
+        show_progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.total_steps = total_steps
+        self.progress_csv = progress_csv
+        self.evaluations_csv = evaluations_csv
+        self.checkpoint = checkpoint
+        self.evaluate = evaluate
+        self.checkpoint_every = checkpoint_every
+        self.eval_every = eval_every
+        self.time_limit_s = time_limit_s
+        self.best_score = best_score
+        self.show_progress = show_progress
+        self.stop_requested: str | None = None
+
+    def _on_training_start(self) -> None:
+        self.started = self.last_time = time.time()
+        self.last_steps = self.num_timesteps
+        self.next_checkpoint = self.num_timesteps + self.checkpoint_every
+        self.next_eval = self.num_timesteps + self.eval_every
+        self.bar = tqdm(
+            total=self.total_steps,
+            initial=self.num_timesteps,
+            unit="step",
+            disable=not self.show_progress,
+            dynamic_ncols=True,
+        )
+        self._previous_sigterm = signal.signal(signal.SIGTERM, self._request_stop)
+
+    def _request_stop(self, signum, frame) -> None:
+        self.stop_requested = "SIGTERM"
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.num_timesteps - self.bar.n)
+        if self.time_limit_s is not None and time.time() - self.started > self.time_limit_s:
+            self.stop_requested = "time limit"
+        if self.num_timesteps >= self.next_checkpoint:
+            self.next_checkpoint += self.checkpoint_every
+            self.checkpoint("latest")
+        if self.evaluate is not None and self.num_timesteps >= self.next_eval:
+            self.next_eval += self.eval_every
+            self._run_evaluation()
+        return self.stop_requested is None
+
+    def _on_rollout_end(self) -> None:
+        now = time.time()
+        steps_per_s = (self.num_timesteps - self.last_steps) / max(now - self.last_time, 1e-9)
+        self.last_time, self.last_steps = now, self.num_timesteps
+        games = list(self.model.ep_info_buffer)
+        scores = [g["r"] for g in games]
+        train = self.model.logger.name_to_value
+        row = {
+            "step": self.num_timesteps,
+            "time_s": round(now - self.started, 1),
+            "steps_per_s": round(steps_per_s, 1),
+            "games": len(games),
+            "score_mean": np.mean(scores) if scores else "",
+            "score_max": np.max(scores) if scores else "",
+            "length_mean": np.mean([g["l"] for g in games]) if games else "",
+            "policy_loss": train.get("train/policy_gradient_loss", train.get("train/policy_loss")),
+            **{key: train.get(f"train/{key}") for key in TRAIN_KEYS},
+        }
+        append_row(self.progress_csv, PROGRESS_COLUMNS, row)
+        score = f"{np.mean(scores):.1f}" if scores else "-"
+        self.bar.set_postfix_str(f"{steps_per_s:.0f} steps/s, score {score}")
+
+    def _run_evaluation(self) -> None:
+        result = self.evaluate()
+        summary = result.summary()
+        append_row(
+            self.evaluations_csv,
+            EVAL_COLUMNS,
+            {"step": self.num_timesteps, "time_s": round(time.time() - self.started, 1), **summary},
+        )
+        self.logger.record("eval/mean_score", summary["mean"])
+        self.logger.record("eval/std_score", summary["std"])
+        self.bar.write(
+            f"step {self.num_timesteps}: eval {summary['mean']:.1f} +- {summary['std']:.1f} "
+            f"over {summary['episodes']} games"
+        )
+        if summary["mean"] > self.best_score:
+            self.best_score = summary["mean"]
+            self.checkpoint("best")
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
+        signal.signal(signal.SIGTERM, self._previous_sigterm)

@@ -1,0 +1,64 @@
+"""The files of a training run, all in one folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from abnrl.errors import UserError
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Where a run keeps its config, checkpoints, logs and videos."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        """The resolved training config (JSON): all ``abnrl train --resume`` needs."""
+        return self.root / "config.json"
+
+    @property
+    def latest(self) -> Path:
+        """The newest checkpoint, written at intervals and on interruption."""
+        return self.root / "checkpoints" / "latest.zip"
+
+    @property
+    def best(self) -> Path:
+        """The checkpoint with the best evaluation mean so far."""
+        return self.root / "checkpoints" / "best.zip"
+
+    @property
+    def progress(self) -> Path:
+        """Training metrics, one CSV row per rollout."""
+        return self.root / "progress.csv"
+
+    @property
+    def evaluations(self) -> Path:
+        """Evaluation results during training, one CSV row per evaluation."""
+        return self.root / "evaluations.csv"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    def create(self) -> None:
+        self.latest.parent.mkdir(parents=True, exist_ok=True)
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """The checkpoint a user means: a ``.zip`` file, or a run dir's latest checkpoint.
+
+    Raises:
+        UserError: nothing there, or a run dir without a checkpoint.
+    """
+    path = Path(path)
+    if path.is_dir():
+        latest = RunDir(path).latest
+        if not latest.is_file():
+            raise UserError(f"The run dir {path} has no checkpoint yet ({latest} is missing).")
+        return latest
+    if not path.exists():
+        raise UserError(f"{path} does not exist; give a run dir or a checkpoint .zip.")
+    return path

@@ -1,0 +1,77 @@
+"""Agents by name, with the RL Zoo's Atari hyperparameters as defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+from stable_baselines3.common.utils import LinearSchedule
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.a2c import ABNA2C
+from agents.policy import ABNPolicy
+from agents.ppo import ABNPPO
+
+ALGORITHMS = ("ppo", "a2c")
+POLICIES = ("abn", "cnn")
+
+# rl-baselines3-zoo, hyperparams/ppo.yml and a2c.yml, "atari" entries.
+HYPERPARAMETERS: dict[str, dict[str, Any]] = {
+    "ppo": {
+        "n_steps": 128,
+        "n_epochs": 4,
+        "batch_size": 256,
+        "learning_rate": LinearSchedule(2.5e-4, 0.0, 1.0),
+        "clip_range": LinearSchedule(0.1, 0.0, 1.0),
+        "vf_coef": 0.5,
+        "ent_coef": 0.01,
+    },
+    "a2c": {
+        "ent_coef": 0.01,
+        "vf_coef": 0.25,
+        "policy_kwargs": {"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}},
+    },
+}
+N_ENVS = {"ppo": 8, "a2c": 16}
+"""Parallel games per algorithm in the RL Zoo's Atari settings."""
+
+
+def make_agent(
+    env: VecEnv,
+    *,
+    algo: str = "ppo",
+    policy: str = "abn",
+    backbone: str = "nature",
+    attention_coef: float = 1.0,
+    seed: int | None = None,
+    device: str = "auto",
+    **overrides: Any,
+) -> OnPolicyAlgorithm:
+    """An agent ready to ``learn``: ABN-PPO by default, or SB3's stock ``CnnPolicy``.
+
+    Args:
+        env: the training env (``envs.make_vec_env(..., training=True)``).
+        algo: ``"ppo"`` or ``"a2c"``.
+        policy: ``"abn"`` (ABN actor-critic, trained by ``ABNPPO``/``ABNA2C``) or
+            ``"cnn"`` (SB3's stock Nature-CNN policy and algorithm, no attention).
+        backbone: ``"nature"`` or ``"impala"``; ABN only.
+        attention_coef: weight of the attention branch's loss; ABN only.
+        seed: seeds torch, numpy and the env.
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        **overrides: SB3 algorithm options replacing the defaults.
+    """
+    if algo not in ALGORITHMS:
+        raise ValueError(f"Unknown algorithm {algo!r}; choose one of {', '.join(ALGORITHMS)}.")
+    if policy not in POLICIES:
+        raise ValueError(f"Unknown policy {policy!r}; choose one of {', '.join(POLICIES)}.")
+    options = {**HYPERPARAMETERS[algo], **overrides}
+    options["policy_kwargs"] = dict(options.get("policy_kwargs", {}))
+    common = {"seed": seed, "device": device}
+    if policy == "cnn":
+        stock = PPO if algo == "ppo" else A2C
+        return stock("CnnPolicy", env, **common, **options)
+    options["policy_kwargs"]["backbone"] = backbone
+    abn = ABNPPO if algo == "ppo" else ABNA2C
+    return abn(ABNPolicy, env, attention_coef=attention_coef, **common, **options)

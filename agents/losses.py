@@ -1,0 +1,38 @@
+"""The attention branch's loss in RL."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from agents.network import ABNPolicyOutput
+
+
+def attention_branch_loss(
+    output: ABNPolicyOutput, returns: torch.Tensor, *, value_coef: float
+) -> torch.Tensor:
+    """Loss of the attention branch's outputs: policy distillation plus value regression.
+
+    ABN trains its attention branch on the task's own targets, so that the
+    per-output response maps (whose GAP is the branch's output) must hold the
+    evidence for each output, and the attention map derived from them points at
+    it. In RL the targets are the agent's decision and the return:
+
+    * ``KL(pi_perception || pi_attention)``, with the perception policy detached:
+      the branch's action logits learn to predict the action distribution that
+      acts. A policy-gradient loss on the branch's own logits would be off-policy
+      (the branch never acts), needing importance weights pi_att / pi_behaviour
+      that are far from 1 and clip to no gradient; distillation has no such issue
+      and a low-variance target.
+    * ``value_coef * MSE(V_attention, returns)``: the branch's value map regresses
+      on the same GAE returns as the critic, with the critic's weight.
+
+    Args:
+        output: the network's output on a minibatch.
+        returns: (B,) GAE returns of the minibatch.
+        value_coef: weight of the value regression (the algorithm's ``vf_coef``).
+    """
+    target = F.softmax(output.action_logits.detach(), dim=-1)
+    log_attention_policy = F.log_softmax(output.attention_logits, dim=-1)
+    distillation = F.kl_div(log_attention_policy, target, reduction="batchmean")
+    return distillation + value_coef * F.mse_loss(output.attention_value, returns)

@@ -1,0 +1,105 @@
+"""``ABNPolicy``: the ABN actor-critic as a Stable-Baselines3 policy.
+
+Any SB3 on-policy algorithm can train it: ``PPO(ABNPolicy, env)`` or, with this
+project's algorithms, ``ABNPPO("ABNCnnPolicy", env)``, which also train the
+attention branch's own outputs.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+
+from agents.network import ABNActorCritic, ABNPolicyOutput
+
+
+class ABNPolicy(ActorCriticPolicy):
+    """SB3 actor-critic policy whose network is an ``ABNActorCritic``.
+
+    Args:
+        observation_space: uint8 image stacks, e.g. (4, 84, 84).
+        action_space: a ``Discrete`` space.
+        lr_schedule: learning-rate schedule (SB3 passes it).
+        backbone: ``"nature"`` (Nature CNN, 9x9 attention map) or ``"impala"``
+            (IMPALA ResNet, 21x21 map).
+        groups: GroupNorm groups in the attention branch.
+        **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
+            ``optimizer_kwargs``); the network scales images itself, so
+            ``normalize_images`` is always False.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        *,
+        backbone: str = "nature",
+        groups: int = 8,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"ABNPolicy needs a Discrete action space, got {action_space}.")
+        self.backbone = backbone
+        self.groups = groups
+        kwargs["normalize_images"] = False
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.network = ABNActorCritic(
+            int(self.action_space.n), backbone=self.backbone, groups=self.groups
+        )
+        if self.ortho_init:
+            # openai/baselines' gains, as SB3 uses them: sqrt(2) inside, 0.01 policy, 1 value.
+            self.network.apply(partial(self.init_weights, gain=np.sqrt(2)))
+            self.init_weights(self.network.policy_head, gain=0.01)
+            self.init_weights(self.network.value_head, gain=1.0)
+        self.optimizer = self.optimizer_class(
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {
+            **super()._get_constructor_parameters(),
+            "backbone": self.backbone,
+            "groups": self.groups,
+        }
+
+    def _distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:
+        return self.action_dist.proba_distribution(action_logits=action_logits)
+
+    def forward(
+        self, obs: torch.Tensor, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        output = self.network(obs)
+        distribution = self._distribution(output.action_logits)
+        actions = distribution.get_actions(deterministic=deterministic)
+        return actions, output.value.unsqueeze(-1), distribution.log_prob(actions)
+
+    def evaluate_actions_with_attention(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, ABNPolicyOutput]:
+        """``evaluate_actions`` plus the network's whole output (attention branch included)."""
+        output = self.network(obs)
+        distribution = self._distribution(output.action_logits)
+        log_prob = distribution.log_prob(actions)
+        return output.value.unsqueeze(-1), log_prob, distribution.entropy(), output
+
+    def evaluate_actions(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        values, log_prob, entropy, _ = self.evaluate_actions_with_attention(obs, actions)
+        return values, log_prob, entropy
+
+    def get_distribution(self, obs: PyTorchObs) -> CategoricalDistribution:
+        return self._distribution(self.network(obs).action_logits)
+
+    def predict_values(self, obs: PyTorchObs) -> torch.Tensor:
+        return self.network(obs).value.unsqueeze(-1)

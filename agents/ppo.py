@@ -1,0 +1,120 @@
+"""``ABNPPO``: PPO (Schulman et al., 2017) that also trains the ABN's attention branch."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from stable_baselines3 import PPO
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.utils import explained_variance
+
+from agents.policy import ABNPolicy
+from agents.training import AttentionBranchTraining
+
+
+class ABNPPO(AttentionBranchTraining, PPO):
+    """SB3's PPO with the attention branch's loss added to each minibatch's loss.
+
+    ``loss = L_clip + ent_coef * L_entropy + vf_coef * L_value
+    + attention_coef * L_attention`` (``agents.losses.attention_branch_loss``).
+    With ``attention_coef=0`` an update is exactly SB3's ``PPO.train``.
+
+    Args:
+        policy: ``ABNPolicy`` or its alias ``"ABNCnnPolicy"``.
+        env: the training env.
+        attention_coef: weight of the attention branch's loss.
+        **kwargs: SB3 ``PPO`` options.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        **PPO.policy_aliases,
+        "ABNCnnPolicy": ABNPolicy,
+    }
+
+    def train(self) -> None:
+        """One PPO update on the rollout buffer: ``n_epochs`` passes of minibatches."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        clip_range = self.clip_range(self._current_progress_remaining)
+        clip_range_vf = (
+            None
+            if self.clip_range_vf is None
+            else self.clip_range_vf(self._current_progress_remaining)
+        )
+        logs: dict[str, list[float]] = {
+            "policy_gradient_loss": [],
+            "value_loss": [],
+            "entropy_loss": [],
+            "attention_loss": [],
+            "clip_fraction": [],
+        }
+        continue_training = True
+        for _ in range(self.n_epochs):
+            approx_kl_divs = []
+            for batch in self.rollout_buffer.get(self.batch_size):
+                actions = batch.actions.long().flatten()
+                values, log_prob, entropy, output = self.policy.evaluate_actions_with_attention(
+                    batch.observations, actions
+                )
+                values = values.flatten()
+                advantages = batch.advantages
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+                ratio = torch.exp(log_prob - batch.old_log_prob)  # 1 in the first epoch
+                policy_loss = -torch.min(
+                    advantages * ratio,
+                    advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range),
+                ).mean()
+                if clip_range_vf is None:
+                    values_pred = values
+                else:
+                    values_pred = batch.old_values + torch.clamp(
+                        values - batch.old_values, -clip_range_vf, clip_range_vf
+                    )
+                value_loss = F.mse_loss(batch.returns, values_pred)
+                entropy_loss = -torch.mean(entropy)
+                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                attention_loss = self._attention_loss(output, batch.returns)
+                if self.attention_coef:
+                    loss = loss + self.attention_coef * attention_loss
+
+                logs["policy_gradient_loss"].append(policy_loss.item())
+                logs["value_loss"].append(value_loss.item())
+                logs["entropy_loss"].append(entropy_loss.item())
+                logs["attention_loss"].append(attention_loss.item())
+                logs["clip_fraction"].append(
+                    torch.mean((torch.abs(ratio - 1) > clip_range).float()).item()
+                )
+                with torch.no_grad():  # Schulman's low-variance KL estimate, for early stopping
+                    log_ratio = log_prob - batch.old_log_prob
+                    approx_kl_div = torch.mean(torch.exp(log_ratio) - 1 - log_ratio).cpu().numpy()
+                    approx_kl_divs.append(approx_kl_div)
+                if self.target_kl is not None and approx_kl_div > 1.5 * self.target_kl:
+                    continue_training = False
+                    break
+
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        for key, values_logged in logs.items():
+            self.logger.record(f"train/{key}", np.mean(values_logged))
+        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
+        self.logger.record("train/loss", loss.item())
+        self.logger.record(
+            "train/explained_variance",
+            explained_variance(
+                self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten()
+            ),
+        )
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        self.logger.record("train/attention_coef", self.attention_coef)

@@ -1,0 +1,113 @@
+"""ABN policy networks and their training on real Breakout (CPU, small budgets)."""
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import A2C, PPO
+
+from agents import ABNA2C, ABNPPO, ABNActorCritic, ABNPolicy, make_agent
+from agents.losses import attention_branch_loss
+from envs import make_vec_env
+
+SMALL = {"n_steps": 16, "batch_size": 16, "n_epochs": 2}
+
+
+def breakout(n_envs=2, seed=0):
+    return make_vec_env("breakout", n_envs, seed=seed, num_threads=1)
+
+
+@pytest.mark.parametrize(("backbone", "size"), [("nature", 9), ("impala", 21)])
+def test_output_shapes_and_attention_map(backbone, size):
+    net = ABNActorCritic(4, backbone=backbone)
+    obs = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+    out = net(obs)
+    assert out.action_logits.shape == (3, 4) and out.attention_logits.shape == (3, 4)
+    assert out.value.shape == (3,) and out.attention_value.shape == (3,)
+    assert out.attention.shape == (3, 1, size, size)
+    assert out.attention.min() >= 0 and out.attention.max() <= 1
+    assert out.attention.std() > 0, "the map varies over the screen"
+
+
+def test_single_observation_matches_its_row_in_a_batch():
+    """GroupNorm: a rollout's batch of one gives what an update's batch gives."""
+    net = ABNActorCritic(4)
+    obs = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    torch.testing.assert_close(net(obs[2:3]).attention, net(obs).attention[2:3])
+
+
+def test_gradients_reach_the_attention_branch_through_both_losses():
+    net = ABNActorCritic(4)
+    obs = torch.randint(0, 256, (4, 4, 84, 84), dtype=torch.uint8)
+    branch = net.attention_branch
+
+    net(obs).action_logits.sum().backward()  # perception loss: only through the map M
+    assert branch.to_attention.weight.grad.abs().sum() > 0
+    assert branch.to_maps.weight.grad.abs().sum() > 0
+    assert branch.scores.weight.grad is None  # the GAP outputs do not act
+    net.zero_grad(set_to_none=True)
+
+    loss = attention_branch_loss(net(obs), torch.randn(4), value_coef=0.5)
+    loss.backward()  # attention branch's loss: through its response maps
+    assert branch.scores.weight.grad.abs().sum() > 0
+    assert branch.to_maps.weight.grad.abs().sum() > 0
+    assert net.policy_head.weight.grad is None  # the perception policy is a detached target
+
+
+def train_pair(ours, stock, coef, steps=64):
+    models = []
+    for cls, kwargs in ((ours, {"attention_coef": coef}), (stock, {})):
+        options = SMALL if cls in (ABNPPO, PPO) else {"n_steps": 8}
+        model = cls(ABNPolicy, breakout(), seed=0, device="cpu", **options, **kwargs)
+        model.learn(steps)
+        models.append(model)
+    return [dict(m.policy.named_parameters()) for m in models]
+
+
+@pytest.mark.parametrize(("ours", "stock"), [(ABNPPO, PPO), (ABNA2C, A2C)])
+def test_coefficient_zero_equals_stable_baselines3(ours, stock):
+    params, reference = train_pair(ours, stock, coef=0.0)
+    assert params.keys() == reference.keys()
+    for name, value in params.items():
+        assert torch.equal(value, reference[name]), name
+    params, reference = train_pair(ours, stock, coef=1.0)
+    assert not all(torch.equal(v, reference[k]) for k, v in params.items())
+
+
+def test_save_and_load_predict_identically(tmp_path):
+    model = ABNPPO("ABNCnnPolicy", breakout(), seed=1, device="cpu", **SMALL)
+    model.learn(32)
+    model.save(tmp_path / "agent.zip")
+    obs = breakout(seed=9).reset()
+    expected, _ = model.predict(obs, deterministic=True)
+    for loader in (ABNPPO.load, PPO.load):
+        loaded = loader(tmp_path / "agent.zip", device="cpu")
+        assert isinstance(loaded.policy, ABNPolicy)
+        actions, _ = loaded.predict(obs, deterministic=True)
+        np.testing.assert_array_equal(actions, expected)
+        with torch.no_grad():
+            a = loaded.policy.network(torch.as_tensor(obs))
+            b = model.policy.network(torch.as_tensor(obs))
+        for x, y in zip(a, b, strict=True):
+            assert torch.equal(x, y)
+
+
+def test_stable_baselines3_trains_the_policy_by_class():
+    model = PPO(ABNPolicy, breakout(), device="cpu", policy_kwargs={"backbone": "impala"}, **SMALL)
+    model.learn(32)
+    assert model.num_timesteps >= 32
+
+
+@pytest.mark.parametrize(("algo", "policy"), [("ppo", "abn"), ("a2c", "abn"), ("ppo", "cnn")])
+def test_short_breakout_training(algo, policy):
+    options = SMALL if algo == "ppo" else {"n_steps": 8}
+    model = make_agent(breakout(4), algo=algo, policy=policy, seed=0, device="cpu", **options)
+    model.learn(256)
+    assert model.num_timesteps >= 256
+    assert isinstance(model.policy, ABNPolicy) == (policy == "abn")
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="Unknown backbone 'resnet'"):
+        ABNActorCritic(4, backbone="resnet")
+    with pytest.raises(ValueError, match="Unknown algorithm 'dqn'"):
+        make_agent(breakout(), algo="dqn")
