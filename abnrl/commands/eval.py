@@ -1,0 +1,82 @@
+"""``abnrl eval``: play full games with a trained agent and report the true scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tyro.conf import Positional
+
+from abnrl.checkpoints import load_checkpoint
+from abnrl.errors import UserError
+from abnrl.evaluation import evaluate
+from abnrl.files import write_json_atomic
+from abnrl.run_dir import find_checkpoint
+from envs import PROTOCOLS
+
+
+@dataclass
+class EvalConfig:
+    """Evaluate an agent: N full games on the evaluation rules; prints a table, writes JSON."""
+
+    path: Positional[Path]
+    """A run dir (its latest checkpoint) or a checkpoint .zip."""
+    episodes: int = 30
+    """Full games to play (all lives; capped at 108,000 frames each)."""
+    protocol: str | None = None
+    """classic or v5; the protocol the agent was trained on when not given."""
+    deterministic: bool = False
+    """Take the most probable action instead of sampling from the policy."""
+    seed: int = 10_000
+    """Seed of the evaluation games."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+    n_envs: int = 8
+    """Games played side by side."""
+    out: Path | None = None
+    """JSON file for the results; eval.json beside the checkpoint when not given."""
+
+
+def run(config: EvalConfig) -> int:
+    if config.episodes < 1:
+        raise UserError(f"--episodes must be at least 1, got {config.episodes}.")
+    if config.protocol is not None and config.protocol not in PROTOCOLS:
+        raise UserError(
+            f"Unknown --protocol {config.protocol!r}; choose one of {', '.join(PROTOCOLS)}."
+        )
+    checkpoint = find_checkpoint(config.path)
+    out = config.out or checkpoint.parent / "eval.json"
+    if not out.parent.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    model, meta = load_checkpoint(checkpoint, device=config.device)
+    protocol = config.protocol or meta["protocol"]
+    result = evaluate(
+        model,
+        meta["game"],
+        episodes=config.episodes,
+        protocol=protocol,
+        seed=config.seed,
+        deterministic=config.deterministic,
+        n_envs=config.n_envs,
+    )
+    summary = result.summary()
+    print(
+        f"{meta['game']}, {protocol} protocol, {model.num_timesteps:,} agent steps trained, "
+        f"{'deterministic' if config.deterministic else 'sampled'} actions"
+    )
+    print("| games | mean | std | median | min | max | length (steps) |")
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {summary['episodes']} | {summary['mean']:.1f} | {summary['std']:.1f} | "
+        f"{summary['median']:.1f} | {summary['min']:.0f} | {summary['max']:.0f} | "
+        f"{summary['length_mean']:.0f} |"
+    )
+    try:
+        write_json_atomic(
+            out,
+            {"checkpoint": str(checkpoint), "agent_steps": model.num_timesteps, **result.to_json()},
+        )
+    except OSError as error:
+        raise UserError(f"Cannot write {out} ({error.strerror}).") from error
+    print(f"wrote {out}")
+    return 0

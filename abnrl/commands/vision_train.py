@@ -1,0 +1,122 @@
+"""``abnrl vision train``: train an image classifier (plain or ABN) on one process or many.
+
+Examples::
+
+    abnrl vision train --model cifar_resnet20 --abn --dataset digits --epochs 30
+    abnrl vision train --preset cifar100-resnet110-abn --data-root ~/data
+    torchrun --nproc_per_node 2 -m abnrl.cli vision train --dataset shapes --abn
+    torchrun --nproc_per_node 2 $(which abnrl) vision train --dataset shapes --abn
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from abnrl.errors import UserError
+from vision.train import SetupError, TrainConfig, train
+
+_CIFAR_MODELS = {
+    # registry name: (preset name, overrides of the ABN authors' recipe for that family)
+    "cifar_resnet110": ("resnet110", {}),
+    "cifar_densenet_bc100_12": ("densenet-bc100-12", {"batch_size": 64}),
+    "cifar_wrn28_10": (
+        "wrn28-10",
+        {"epochs": 200, "milestones": (0.3, 0.6, 0.8), "gamma": 0.2, "weight_decay": 5e-4},
+    ),
+    "cifar_resnext29_8x64d": ("resnext29-8x64d", {"weight_decay": 5e-4}),
+}
+
+
+def _presets() -> dict[str, dict[str, Any]]:
+    """The ABN paper's recipes (SGD, lr 0.1, momentum 0.9, drops of 0.1 at 50% and 75%)."""
+    presets = {}
+    for dataset in ("cifar10", "cifar100"):
+        for model, (short, overrides) in _CIFAR_MODELS.items():
+            for abn in (False, True):
+                recipe = {
+                    "dataset": dataset,
+                    "model": model,
+                    "abn": abn,
+                    "epochs": 300,
+                    "batch_size": 128,
+                    "optimizer": "sgd",
+                    "lr": 0.1,
+                    "momentum": 0.9,
+                    "weight_decay": 1e-4,
+                    "schedule": "step",
+                    "milestones": (0.5, 0.75),
+                    "gamma": 0.1,
+                    **overrides,
+                }
+                presets[f"{dataset}-{short}{'-abn' if abn else ''}"] = recipe
+    for abn in (False, True):  # ImageNet (He et al.): 90 epochs, drops at 30 and 60
+        presets[f"imagenet-resnet50{'-abn' if abn else ''}"] = {
+            "dataset": "imagefolder",
+            "model": "resnet50",
+            "abn": abn,
+            "epochs": 90,
+            "batch_size": 256,
+            "lr": 0.1,
+            "weight_decay": 1e-4,
+            "schedule": "step",
+            "milestones": (1 / 3, 2 / 3),
+            "workers": 8,
+        }
+    return presets
+
+
+PRESETS = _presets()
+
+
+@dataclass
+class VisionTrainConfig(TrainConfig):
+    """Train an image classifier; checkpoints, TensorBoard and metrics go to out_dir.
+
+    Run it under ``torchrun --nproc_per_node N`` for DistributedDataParallel.
+
+    Attributes:
+        preset: start from a recipe of the ABN paper, e.g. ``cifar100-resnet110-abn``
+            (see ``PRESETS``); a flag given with it overrides the recipe when its
+            value differs from the flag's default.
+    """
+
+    preset: str | None = None
+
+
+def resolve(config: VisionTrainConfig) -> TrainConfig:
+    """The training settings: the preset's recipe under the flags that left their defaults.
+
+    Raises:
+        UserError: unknown preset.
+    """
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)}
+    if config.preset is None:
+        return TrainConfig(**settings)
+    if config.preset not in PRESETS:
+        raise UserError(
+            f"Unknown preset {config.preset!r}; choose one of {', '.join(sorted(PRESETS))}."
+        )
+    defaults = TrainConfig()
+    for name, value in PRESETS[config.preset].items():
+        if settings[name] == getattr(defaults, name):
+            settings[name] = value
+    return TrainConfig(**settings)
+
+
+def run(config: VisionTrainConfig) -> int:
+    """Train; returns 0. Errors a user can cause become a one-sentence ``UserError``."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = train(resolve(config))
+    except SetupError as error:
+        raise UserError(str(error)) from error
+    final = result.final
+    top5 = "" if final.top5_error is None else f", top-5 error {final.top5_error:.2%}"
+    print(
+        f"top-1 error {final.top1_error:.2%}{top5} after {final.epoch} epochs; {result.checkpoint}"
+    )
+    return 0
