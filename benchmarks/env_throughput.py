@@ -1,4 +1,4 @@
-"""Env steps/s: ``make_vec_env(backend="ale")`` against SB3's ``make_atari_env`` + ``VecFrameStack``.
+"""Env steps/s: ``make_vec_env(backend="ale")`` vs SB3's ``make_atari_env`` + ``VecFrameStack``.
 
 Same game (Breakout), same preprocessing, same n_envs, random actions, back to back.
 
@@ -50,8 +50,11 @@ def main() -> None:
         ours = steps_per_second(make_vec_env("breakout", n, seed=0), args.seconds)
         dummy = steps_per_second(sb3_env(n, DummyVecEnv), args.seconds)
         subproc = steps_per_second(sb3_env(n, SubprocVecEnv), args.seconds)
-        print(f"| {n} | {ours:,.0f} | {dummy:,.0f} | {subproc:,.0f} | "
-              f"{ours / dummy:.2f}x | {ours / subproc:.2f}x |", flush=True)
+        print(
+            f"| {n} | {ours:,.0f} | {dummy:,.0f} | {subproc:,.0f} | "
+            f"{ours / dummy:.2f}x | {ours / subproc:.2f}x |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

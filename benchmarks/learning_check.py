@@ -40,31 +40,56 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument(
+        "--time-limit-min",
+        type=float,
+        default=None,
+        help="stop training early (the JSON records the steps reached)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/learning-check"))
     args = parser.parse_args()
 
     run_dir = RunDir(args.out)
     started = time.time()
-    config = TrainConfig(total_steps=args.steps, run_dir=args.out, device=args.device,
-                         threads=args.threads, eval_every=0, progress=False)
+    config = TrainConfig(
+        total_steps=args.steps,
+        run_dir=args.out,
+        device=args.device,
+        threads=args.threads,
+        eval_every=0,
+        progress=False,
+        time_limit_min=args.time_limit_min,
+    )
     if run_dir.latest.exists():
-        config = TrainConfig(resume=args.out, total_steps=args.steps, device=args.device,
-                             threads=args.threads, progress=False)
+        config = TrainConfig(
+            resume=args.out,
+            total_steps=args.steps,
+            device=args.device,
+            threads=args.threads,
+            progress=False,
+            time_limit_min=args.time_limit_min,
+        )
     train(config)
     train_seconds = time.time() - started
     model, _ = load_checkpoint(run_dir.latest, device=args.device)
     trained = evaluate(model, "breakout", episodes=args.episodes).summary()
     random_play = evaluate(RandomAgent(4), "breakout", episodes=args.episodes).summary()
     results = {
-        "protocol": "classic", "agent_steps": model.num_timesteps, "episodes": args.episodes,
-        "device": str(model.device), "train_seconds": round(train_seconds),
-        "abn_ppo": trained, "random": random_play,
+        "protocol": "classic",
+        "agent_steps": model.num_timesteps,
+        "episodes": args.episodes,
+        "device": str(model.device),
+        "train_seconds": round(train_seconds),
+        "abn_ppo": trained,
+        "random": random_play,
         "ratio": trained["mean"] / max(random_play["mean"], 1e-9),
     }
     (args.out / "learning_check.json").write_text(json.dumps(results, indent=2))
-    plot_learning_curves({"ABN-PPO (Nature CNN)": run_dir.progress},
-                         args.out / "learning_curve.png",
-                         title="Breakout, classic protocol: ABN-PPO learning check")
+    plot_learning_curves(
+        {"ABN-PPO (Nature CNN)": run_dir.progress},
+        args.out / "learning_curve.png",
+        title="Breakout, classic protocol: ABN-PPO learning check",
+    )
     print(json.dumps(results, indent=2))
 
 

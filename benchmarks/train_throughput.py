@@ -39,8 +39,12 @@ def main() -> None:
     parser.add_argument("--backbone", default="nature")
     args = parser.parse_args()
 
-    ours = make_agent(make_vec_env("breakout", args.n_envs, seed=0), backbone=args.backbone,
-                      seed=0, device=args.device)
+    ours = make_agent(
+        make_vec_env("breakout", args.n_envs, seed=0),
+        backbone=args.backbone,
+        seed=0,
+        device=args.device,
+    )
     ours_rate = timed_learn(ours, args.steps)
     stock_env = VecFrameStack(make_atari_env("BreakoutNoFrameskip-v4", args.n_envs, seed=0), 4)
     stock = PPO("CnnPolicy", stock_env, seed=0, device=args.device, **HYPERPARAMETERS["ppo"])
