@@ -22,6 +22,7 @@ class Command(NamedTuple):
 
 COMMANDS: dict[str, Command] = {
     "train": Command("train", "TrainConfig", "train an agent (ABN-PPO by default), resumable"),
+    "watch": Command("watch", "WatchConfig", "write an MP4 of an agent playing, attention on"),
     "eval": Command("eval", "EvalConfig", "play N full games with an agent, print the scores"),
     "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
 }
