@@ -16,6 +16,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from abnrl.errors import UserError
 from abnrl.files import write_atomic
 from agents import ABNA2C, ABNPPO
+from envs import action_count
 
 # Saved on the model object, so that SB3 stores it inside the zip.
 META_ATTRIBUTE = "abnrl_meta"
@@ -45,6 +46,16 @@ def save_checkpoint(model: BaseAlgorithm, path: Path, *, game: str, protocol: st
     """Save ``model`` atomically with its game, protocol and the RNG states."""
     setattr(model, META_ATTRIBUTE, {"game": game, "protocol": protocol, "rng": rng_state()})
     write_atomic(path, model.save, suffix=".zip")
+
+
+def check_actions(model: BaseAlgorithm, game: str) -> None:
+    """Raise ``UserError`` unless the agent acts in ``game``'s action set."""
+    n_actions = action_count(game)
+    if model.action_space.n != n_actions:
+        raise UserError(
+            f"This checkpoint's agent has {model.action_space.n} actions, but "
+            f"{game} has {n_actions}: it was trained for another game."
+        )
 
 
 def _algorithm_class(data: dict[str, Any]) -> type[BaseAlgorithm]:

@@ -33,6 +33,11 @@ def make_atari(game: str, protocol: Protocol, *, render_mode: str | None = None)
     )
 
 
+def action_count(game: str) -> int:
+    """Size of ``game``'s minimal action set (4 for Breakout)."""
+    return int(make_atari(normalize_game(game), get_protocol("classic")).action_space.n)
+
+
 def preprocess(env: gym.Env, protocol: Protocol) -> gym.Env:
     """Turn an emulator into the agent's view: uint8 (4, 84, 84) stacks."""
     env = AtariPreprocessing(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.checkpoints import load_checkpoint
+from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.files import write_json_atomic
@@ -50,6 +50,7 @@ def run(config: EvalConfig) -> int:
         raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     model, meta = load_checkpoint(checkpoint, device=config.device)
     protocol = config.protocol or meta["protocol"]
+    check_actions(model, meta["game"])
     result = evaluate(
         model,
         meta["game"],

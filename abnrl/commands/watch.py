@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from tyro.conf import Positional
 
-from abnrl.checkpoints import load_checkpoint
+from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.explainers import EXPLAINERS, PolicyExplainer
 from abnrl.pretrained import pretrained_checkpoint
@@ -81,6 +81,7 @@ def run(config: WatchConfig) -> int:
     names = [n for n in (config.explainer, config.side_by_side) if n and n != "none"]
     explainers = [PolicyExplainer.create(name, network) for name in names]
     env = make_env(meta["game"], protocol=meta["protocol"], seed=config.seed)
+    check_actions(model, meta["game"])
     action_names = env.unwrapped.get_action_meanings()
     generator = torch.Generator().manual_seed(config.seed)
     keep_every = EMULATOR_FPS // config.fps

@@ -1,0 +1,153 @@
+"""``abnrl train / eval / watch`` end to end on tiny budgets, and their error answers."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+from stable_baselines3.common.save_util import load_from_zip_file
+
+from abnrl.checkpoints import save_checkpoint
+from agents import make_agent
+from envs import make_vec_env
+from tests.abnrl.conftest import TINY, abnrl
+
+
+def steps_in(checkpoint):
+    data, _, _ = load_from_zip_file(checkpoint, device="cpu")
+    return data["num_timesteps"]
+
+
+def test_train_writes_a_resumable_run(trained_run):
+    assert steps_in(trained_run / "checkpoints" / "latest.zip") >= 128
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["policy"] == "abn" and config["n_envs"] == 2
+    rows = (trained_run / "progress.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) > 2
+
+
+def test_eval_prints_a_table_and_writes_json(trained_run, tmp_path):
+    out = tmp_path / "eval.json"
+    result = abnrl(
+        "eval", trained_run, "--episodes", 2, "--n-envs", 2, "--device", "cpu", "--out", out
+    )
+    assert "| games | mean |" in result.stdout
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["episodes"] == 2 and summary["min"] <= summary["mean"] <= summary["max"]
+
+
+def test_watch_writes_a_playable_mp4(trained_run, tmp_path):
+    out = tmp_path / "watch.mp4"
+    abnrl(
+        "watch",
+        trained_run,
+        "--max-frames",
+        120,
+        "--fps",
+        30,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--side-by-side",
+        "gradcam",
+    )
+    video = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(frame)
+    # 120 emulator frames at 30 fps keep every second one; the last step may add up to 3.
+    assert 60 <= len(frames) <= 62
+    # game, ABN map and Grad-CAM panels (2x 160 wide, 4-pixel gaps) and the 320-wide info column
+    assert frames[0].shape == (20 + 420, 3 * 320 + 3 * 4 + 320, 3)
+    assert not list(tmp_path.glob(".*partial*")), "no temporary file left behind"
+
+
+def test_resume_after_sigkill_continues_from_the_checkpoint(tmp_path):
+    run_dir = tmp_path / "killed"
+    checkpoint = run_dir / "checkpoints" / "latest.zip"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "abnrl.cli",
+            "train",
+            "--total-steps",
+            "1000000",
+            "--run-dir",
+            run_dir,
+            "--checkpoint-every",
+            "64",
+            *TINY,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    while not checkpoint.exists() or steps_in(checkpoint) < 128:
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = steps_in(checkpoint)
+    abnrl("train", "--resume", run_dir, "--total-steps", saved + 64)
+    assert steps_in(checkpoint) >= saved + 64
+    steps = [
+        int(line.split(",")[0]) for line in (run_dir / "progress.csv").read_text().splitlines()[1:]
+    ]
+    resumed = steps[steps.index(max(s for s in steps if s <= saved)) + 1 :]
+    assert resumed and min(resumed) > saved, "the resumed run counts on from the checkpoint"
+
+
+def one_sentence_exit_2(result, *phrases):
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1 and "Traceback" not in result.stderr, result.stderr
+    for phrase in phrases:
+        assert phrase in message[0]
+
+
+def test_error_answers(trained_run, tmp_path):
+    checkpoint = trained_run / "checkpoints" / "latest.zip"
+    one_sentence_exit_2(abnrl("eval", tmp_path / "missing", check=False), "does not exist")
+    (tmp_path / "empty-run").mkdir()
+    one_sentence_exit_2(abnrl("watch", tmp_path / "empty-run", check=False), "no checkpoint")
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"not a zip at all")
+    one_sentence_exit_2(abnrl("eval", garbage, check=False), "not a readable checkpoint")
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    one_sentence_exit_2(abnrl("eval", truncated, check=False), "not a readable checkpoint")
+    one_sentence_exit_2(
+        abnrl("watch", trained_run, "--explainer", "lime", check=False), "Unknown explainer 'lime'"
+    )
+    one_sentence_exit_2(
+        abnrl("watch", trained_run, "--out", tmp_path / "no" / "x.mp4", check=False),
+        "does not exist",
+    )
+    one_sentence_exit_2(
+        abnrl("train", "--run-dir", trained_run, *TINY, check=False), "already holds a run"
+    )
+    one_sentence_exit_2(abnrl("train", "--game", "breakot", check=False), "did you mean")
+
+
+def test_checkpoint_of_another_game_is_refused(tmp_path):
+    """A Pong agent (6 actions) whose checkpoint claims to play Breakout (4 actions)."""
+    pong_agent = make_agent(make_vec_env("pong", 1), seed=0, device="cpu", n_steps=8, batch_size=8)
+    forged = tmp_path / "pong-agent.zip"
+    save_checkpoint(pong_agent, forged, game="breakout", protocol="classic")
+    one_sentence_exit_2(
+        abnrl("eval", forged, "--episodes", 1, check=False), "trained for another game"
+    )
+
+
+def test_nothing_saved_is_overwritten_by_a_failed_command(trained_run):
+    checkpoints = trained_run / "checkpoints"
+    before = {path.name: path.read_bytes() for path in checkpoints.iterdir()}
+    abnrl("train", "--run-dir", trained_run, *TINY, check=False)
+    assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == before
