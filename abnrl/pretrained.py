@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from importlib.resources import files
 from pathlib import Path
 
+import torch
+
 from abnrl.errors import UserError
+from abnrl.files import write_atomic
 
 PRETRAINED = "breakout-abn-ppo.zip"
 MODEL_CARD = "MODEL_CARD.md"
@@ -21,3 +27,35 @@ def pretrained_checkpoint() -> Path:
     if not path.is_file():
         raise UserError(f"This installation has no pretrained agent ({path} is missing).")
     return path
+
+
+def slim_checkpoint(source: Path, target: Path) -> None:
+    """Write a small copy of a checkpoint for shipping: half-precision weights, no optimizer
+    moments, no saved observations. It loads and acts like the original (weights are cast
+    back to float32 on load); it is not meant for resuming training.
+    """
+    with zipfile.ZipFile(source) as archive:
+        items = {name: archive.read(name) for name in archive.namelist()}
+    weights = torch.load(io.BytesIO(items["policy.pth"]), map_location="cpu")
+    items["policy.pth"] = _torch_bytes(
+        {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+    )
+    optimizer = torch.load(io.BytesIO(items["policy.optimizer.pth"]), map_location="cpu")
+    items["policy.optimizer.pth"] = _torch_bytes({**optimizer, "state": {}})
+    data = json.loads(items["data"])
+    data.pop("_last_obs", None)
+    data.pop("_last_original_obs", None)
+    items["data"] = json.dumps(data).encode()
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in items.items():
+                archive.writestr(name, content)
+
+    write_atomic(target, write, suffix=".zip")
+
+
+def _torch_bytes(obj: object) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from abnrl.errors import UserError
+from abnrl.pretrained import pretrained_checkpoint
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,14 @@ def find_checkpoint(path: str | Path) -> Path:
     if not path.exists():
         raise UserError(f"{path} does not exist; give a run dir or a checkpoint .zip.")
     return path
+
+
+def choose_checkpoint(path: str | Path | None, pretrained: bool) -> Path:
+    """The checkpoint a command works on: ``path`` (see ``find_checkpoint``) or the shipped one.
+
+    Raises:
+        UserError: both or neither given, or nothing usable at ``path``.
+    """
+    if pretrained == (path is not None):
+        raise UserError("Give a run dir or checkpoint, or --pretrained (one of the two).")
+    return pretrained_checkpoint() if pretrained else find_checkpoint(path)

@@ -2,8 +2,8 @@
 
 Grad-CAM, Guided Backprop and SmoothGrad on torchvision's resnet18 (random weights),
 with the model's forward-only rate as the ceiling. The methods run interleaved, one
-call each per round, so a load change on a shared machine hits all of them alike;
-each figure is the median over rounds, each ratio the median of per-round ratios.
+call each per round, after a warm-up round; each figure is the best of the rounds,
+the run least disturbed by other work on a shared machine (as ``timeit`` advises).
 
     .venv/bin/python benchmarks/explainers.py            # batch 8, 224 x 224, 2 threads
     .venv/bin/python benchmarks/explainers.py --device cuda --rounds 20
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
-import statistics
 import time
 import warnings
 from collections.abc import Callable
@@ -136,21 +135,19 @@ def measure(cases: dict[str, dict[str, Callable[[], object]]], rounds: int, devi
 
 
 def report(seconds, batch: int) -> str:
-    forward = seconds["forward only (ceiling)", "torchvision"]
+    best = {key: min(times) for key, times in seconds.items()}
+    forward = best["forward only (ceiling)", "torchvision"]
     lines = [
         "| method | library | maps/s | abnrl speed-up | rate / forward-only rate |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
-    for (method, library), times in seconds.items():
-        ours = seconds.get((method, OURS))
-        speedup = (
-            ""
-            if ours is None or library == OURS
-            else f"{statistics.median(t / o for t, o in zip(times, ours, strict=True)):.2f}x"
+    for (method, library), time_per_call in best.items():
+        ours = best.get((method, OURS))
+        speedup = "" if ours is None or library == OURS else f"{time_per_call / ours:.2f}x"
+        lines.append(
+            f"| {method} | {library} | {batch / time_per_call:.1f} | {speedup} "
+            f"| {forward / time_per_call:.2f} |"
         )
-        ceiling = statistics.median(f / t for f, t in zip(forward, times, strict=True))
-        rate = batch / statistics.median(times)
-        lines.append(f"| {method} | {library} | {rate:.1f} | {speedup} | {ceiling:.2f} |")
     return "\n".join(lines)
 
 
@@ -164,6 +161,9 @@ def main() -> None:
     parser.add_argument("--smoothgrad-samples", type=int, default=10)
     parser.add_argument("--smoothgrad-batch", type=int, default=32, help="images per pass")
     parser.add_argument("--noise-level", type=float, default=0.15)
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="method names to run (default: all), e.g. Grad-CAM"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", module=r"captum\..*")  # notes on hooks it sets
@@ -174,7 +174,14 @@ def main() -> None:
         f"{args.device} ({machine}), {args.threads} threads, {args.rounds} rounds, "
         f"torch {torch.__version__}"
     )
-    seconds = measure(build_cases(args), args.rounds, args.device)
+    cases = build_cases(args)
+    if args.only:
+        cases = {
+            method: calls
+            for method, calls in cases.items()
+            if method.startswith("forward") or any(method.startswith(o) for o in args.only)
+        }
+    seconds = measure(cases, args.rounds, args.device)
     print(report(seconds, args.batch))
 
 

@@ -11,7 +11,7 @@ from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.files import write_json_atomic
-from abnrl.run_dir import find_checkpoint
+from abnrl.run_dir import choose_checkpoint
 from envs import PROTOCOLS
 
 
@@ -19,8 +19,10 @@ from envs import PROTOCOLS
 class EvalConfig:
     """Evaluate an agent: N full games on the evaluation rules; prints a table, writes JSON."""
 
-    path: Positional[Path]
-    """A run dir (its latest checkpoint) or a checkpoint .zip."""
+    path: Positional[Path | None] = None
+    """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
+    pretrained: bool = False
+    """Evaluate the ABN-PPO Breakout agent that ships with abnrl."""
     episodes: int = 30
     """Full games to play (all lives; capped at 108,000 frames each)."""
     protocol: str | None = None
@@ -34,7 +36,7 @@ class EvalConfig:
     n_envs: int = 8
     """Games played side by side."""
     out: Path | None = None
-    """JSON file for the results; eval.json beside the checkpoint when not given."""
+    """JSON file for the results; eval.json beside the checkpoint (here for --pretrained)."""
 
 
 def run(config: EvalConfig) -> int:
@@ -44,8 +46,10 @@ def run(config: EvalConfig) -> int:
         raise UserError(
             f"Unknown --protocol {config.protocol!r}; choose one of {', '.join(PROTOCOLS)}."
         )
-    checkpoint = find_checkpoint(config.path)
-    out = config.out or checkpoint.parent / "eval.json"
+    checkpoint = choose_checkpoint(config.path, config.pretrained)
+    out = config.out or (
+        Path("eval.json") if config.pretrained else checkpoint.parent / "eval.json"
+    )
     if not out.parent.is_dir():
         raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     model, meta = load_checkpoint(checkpoint, device=config.device)

@@ -11,8 +11,7 @@ from tyro.conf import Positional
 from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.explainers import EXPLAINERS, PolicyExplainer
-from abnrl.pretrained import pretrained_checkpoint
-from abnrl.run_dir import find_checkpoint
+from abnrl.run_dir import choose_checkpoint
 from abnrl.video import VideoWriter, compose, heat_layer, info_panel
 from agents.policy_network import policy_network
 from envs import make_env
@@ -50,12 +49,6 @@ class WatchConfig:
     """auto, cpu or cuda."""
 
 
-def _checkpoint(config: WatchConfig) -> Path:
-    if config.pretrained == (config.path is not None):
-        raise UserError("Give a run dir or checkpoint, or --pretrained (one of the two).")
-    return pretrained_checkpoint() if config.pretrained else find_checkpoint(config.path)
-
-
 def _validate(config: WatchConfig, out: Path) -> None:
     for name in filter(None, (config.explainer, config.side_by_side)):
         if name not in EXPLAINERS:
@@ -71,7 +64,7 @@ def _validate(config: WatchConfig, out: Path) -> None:
 
 
 def run(config: WatchConfig) -> int:
-    checkpoint = _checkpoint(config)
+    checkpoint = choose_checkpoint(config.path, config.pretrained)
     out = config.out or (
         Path("attention.mp4") if config.pretrained else checkpoint.parent / "attention.mp4"
     )
