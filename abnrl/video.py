@@ -124,7 +124,7 @@ class VideoWriter:
             size,
             fps,
             codec="libx264",
-            preset="veryfast",
+            preset="ultrafast",
             ffmpeg_params=["-crf", "23"],
             logfile=None,
         )

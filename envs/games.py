@@ -6,7 +6,10 @@ import difflib
 from dataclasses import dataclass
 from functools import cache
 
-from ale_py import roms
+from ale_py import ALEInterface, LoggerMode, roms
+
+# The emulator prints a banner for every game it loads; only its errors matter here.
+ALEInterface.setLoggerMode(LoggerMode.Error)
 
 MAX_EPISODE_FRAMES = 108_000
 """Emulator frames after which a game is cut (30 minutes at 60 Hz)."""

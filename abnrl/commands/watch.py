@@ -69,6 +69,8 @@ def run(config: WatchConfig) -> int:
         Path("attention.mp4") if config.pretrained else checkpoint.parent / "attention.mp4"
     )
     _validate(config, out)
+    # One observation per step: a single thread is fastest and leaves a core to the encoder.
+    torch.set_num_threads(1)
     model, meta = load_checkpoint(checkpoint, device=config.device)
     network = policy_network(model.policy).eval()
     names = [n for n in (config.explainer, config.side_by_side) if n and n != "none"]
