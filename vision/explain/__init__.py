@@ -1,0 +1,73 @@
+"""Visual explanations for any PyTorch CNN: image classifiers, detectors and RL policies.
+
+Usage::
+
+    from vision.explain import GradCAM, ClassTarget
+
+    with GradCAM(model) as gradcam:  # target layer: the last spatial layer
+        explanation = gradcam(images, ClassTarget(labels))
+    explanation.maps  # (B, H, W) in [0, 1], on the model's device
+    explanation.raw   # (B, h, w) before upsampling and scaling
+
+Methods: ``GradCAM``, ``GuidedBackprop``, ``GuidedGradCAM``, ``InputGradient``,
+``SmoothGrad`` (wraps any of them), ``CAM``, ``ABNAttention`` and
+``PerturbationSaliency``. Targets: ``ClassTarget``, ``ActionTarget``,
+``ValueTarget``, ``BoxScoreTarget``, ``PredictedTarget`` (the default). Metrics:
+``deletion``, ``insertion``, ``pointing_game``.
+"""
+
+from vision.explain.abn import ABNAttention
+from vision.explain.base import (
+    Explainer,
+    Explanation,
+    LayerExplainer,
+    last_spatial_layer,
+    normalize_per_sample,
+)
+from vision.explain.cam import CAM
+from vision.explain.gradcam import GradCAM
+from vision.explain.guided_backprop import GuidedBackprop
+from vision.explain.guided_gradcam import GuidedGradCAM
+from vision.explain.input_gradient import InputGradient
+from vision.explain.metrics import ScoreCurve, box_regions, deletion, insertion, pointing_game
+from vision.explain.perturbation import PerturbationSaliency
+from vision.explain.smoothgrad import SmoothGrad
+from vision.explain.targets import (
+    ActionTarget,
+    BoxScoreTarget,
+    ClassTarget,
+    LogitTarget,
+    PredictedTarget,
+    Target,
+    ValueTarget,
+    output_logits,
+)
+
+__all__ = [
+    "ABNAttention",
+    "ActionTarget",
+    "BoxScoreTarget",
+    "CAM",
+    "ClassTarget",
+    "Explainer",
+    "Explanation",
+    "GradCAM",
+    "GuidedBackprop",
+    "GuidedGradCAM",
+    "InputGradient",
+    "LayerExplainer",
+    "LogitTarget",
+    "PerturbationSaliency",
+    "PredictedTarget",
+    "ScoreCurve",
+    "SmoothGrad",
+    "Target",
+    "ValueTarget",
+    "box_regions",
+    "deletion",
+    "insertion",
+    "last_spatial_layer",
+    "normalize_per_sample",
+    "output_logits",
+    "pointing_game",
+]
