@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from stable_baselines3 import A2C
-from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.utils import explained_variance
 
-from agents.policy import ABNPolicy
 from agents.training import AttentionBranchTraining
 
 
@@ -21,17 +17,9 @@ class ABNA2C(AttentionBranchTraining, A2C):
     + attention_coef * L_attention`` (``agents.losses.attention_branch_loss``).
     With ``attention_coef=0`` an update is exactly SB3's ``A2C.train``.
 
-    Args:
-        policy: ``ABNPolicy`` or its alias ``"ABNCnnPolicy"``.
-        env: the training env.
-        attention_coef: weight of the attention branch's loss.
-        **kwargs: SB3 ``A2C`` options.
+    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef`` and
+    SB3 ``A2C`` options.
     """
-
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        **A2C.policy_aliases,
-        "ABNCnnPolicy": ABNPolicy,
-    }
 
     def train(self) -> None:
         """One gradient step on the whole rollout buffer."""

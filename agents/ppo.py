@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from stable_baselines3 import PPO
-from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.utils import explained_variance
 
-from agents.policy import ABNPolicy
 from agents.training import AttentionBranchTraining
 
 
@@ -22,17 +18,9 @@ class ABNPPO(AttentionBranchTraining, PPO):
     + attention_coef * L_attention`` (``agents.losses.attention_branch_loss``).
     With ``attention_coef=0`` an update is exactly SB3's ``PPO.train``.
 
-    Args:
-        policy: ``ABNPolicy`` or its alias ``"ABNCnnPolicy"``.
-        env: the training env.
-        attention_coef: weight of the attention branch's loss.
-        **kwargs: SB3 ``PPO`` options.
+    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef`` and
+    SB3 ``PPO`` options.
     """
-
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        **PPO.policy_aliases,
-        "ABNCnnPolicy": ABNPolicy,
-    }
 
     def train(self) -> None:
         """One PPO update on the rollout buffer: ``n_epochs`` passes of minibatches."""

@@ -24,6 +24,11 @@ class AttentionBranchTraining:
     attention_coef: float
     vf_coef: float
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The subclass's SB3 algorithm knows "MlpPolicy", "CnnPolicy", ...; add ours.
+        cls.policy_aliases = {**cls.policy_aliases, "ABNCnnPolicy": ABNPolicy}
+
     def __init__(self, policy: Any, env: Any, *, attention_coef: float = 1.0, **kwargs: Any):
         self.attention_coef = attention_coef
         super().__init__(policy, env, **kwargs)
