@@ -28,7 +28,20 @@ COMMANDS: dict[str, Command] = {
     "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
 }
 # Command groups: ``abnrl <group> <command>``.
-GROUPS: dict[str, dict[str, Command]] = {}
+GROUPS: dict[str, dict[str, Command]] = {
+    "vision": {
+        "train": Command(
+            "vision_train",
+            "VisionTrainConfig",
+            "train an image classifier (plain or ABN); resumable; torchrun-ready",
+        ),
+        "explain": Command(
+            "vision_explain",
+            "VisionExplainConfig",
+            "overlay PNGs of where a classifier looks, with the top-k classes",
+        ),
+    },
+}
 
 
 def _usage(prog: str, names: dict[str, str]) -> str:

@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
 NormFactory = Callable[[int], nn.Module]
 
-NORM_KINDS = ("bn", "gn", "lrn", "none")
+NormKind = Literal["bn", "gn", "lrn", "none"]
+NORM_KINDS: tuple[str, ...] = get_args(NormKind)
 
 
 def group_norm(channels: int, groups: int = 32) -> nn.GroupNorm:
     """GroupNorm with the largest group count <= ``groups`` that divides ``channels``."""
     return nn.GroupNorm(math.gcd(channels, groups), channels)
+
+
+def local_response_norm(
+    size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0
+) -> nn.LocalResponseNorm:
+    """The AlexNet paper's LRN: ``b_i = a_i / (k + alpha * sum_j a_j^2) ** beta``.
+
+    The sum runs over the ``size`` channels centred on ``i`` (Krizhevsky et al.,
+    NIPS 2012, Section 3.3). PyTorch's ``LocalResponseNorm`` divides ``alpha`` by
+    ``size``, so it gets ``alpha * size`` to compute the paper's formula.
+    """
+    return nn.LocalResponseNorm(size=size, alpha=alpha * size, beta=beta, k=k)
 
 
 def make_norm(kind: str, *, groups: int = 32) -> NormFactory:
@@ -34,7 +48,7 @@ def make_norm(kind: str, *, groups: int = 32) -> NormFactory:
     if kind == "gn":
         return lambda channels: group_norm(channels, groups)
     if kind == "lrn":
-        return lambda channels: nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
+        return lambda channels: local_response_norm()
     if kind == "none":
         return lambda channels: nn.Identity()
     raise ValueError(f"Unknown normalization {kind!r}; choose one of {', '.join(NORM_KINDS)}.")

@@ -1,0 +1,140 @@
+"""The vision trainer: ABN training, top-k errors, checkpoints, exact resume, the command."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from abnrl.commands.vision_train import PRESETS, VisionTrainConfig, resolve, run
+from abnrl.errors import UserError
+from vision.train import SetupError, TrainConfig, evaluate, load_trained, train
+
+
+def _config(out_dir, **overrides) -> TrainConfig:
+    settings = dict(
+        model="cifar_resnet20",
+        abn=True,
+        dataset="digits",
+        epochs=2,
+        batch_size=16,
+        max_steps_per_epoch=3,
+        out_dir=out_dir,
+        progress=False,
+        tensorboard=False,
+    )
+    return TrainConfig(**(settings | overrides))
+
+
+def _steps(out_dir) -> list[float]:
+    with (out_dir / "steps.csv").open() as file:
+        return [float(row["loss"]) for row in csv.DictReader(file)]
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(_config(tmp_path / "straight"))
+    assert [r.epoch for r in straight.history] == [1, 2]
+    assert (tmp_path / "straight" / "best.pt").is_file()
+    first_half = train(_config(tmp_path / "resumed", epochs=1))
+    assert len(first_half.history) == 1
+    resumed = train(_config(tmp_path / "resumed", resume=True))
+    assert [r.epoch for r in resumed.history] == [1, 2]
+    assert _steps(tmp_path / "resumed") == _steps(tmp_path / "straight")
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    assert resumed.final.top1_error == straight.final.top1_error
+    metrics = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert [r["epoch"] for r in metrics["history"]] == [1, 2]
+
+
+def test_trained_model_loads_with_what_it_needs_to_read_images(tmp_path):
+    result = train(_config(tmp_path, epochs=1, abn=False, norm="gn"))
+    trained = load_trained(result.checkpoint)
+    assert trained.classes == tuple("0123456789") and trained.image_size == 32
+    assert not trained.model.training and len(trained.mean) == 3
+    assert trained.model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in trained.model.modules())
+
+
+def test_setup_errors_are_one_sentence(tmp_path):
+    train(_config(tmp_path, epochs=1))
+    with pytest.raises(SetupError, match="already holds a run; pass --resume"):
+        train(_config(tmp_path, epochs=1))
+    with pytest.raises(SetupError, match=r"checkpoint holds model, abn, norm, classes"):
+        train(_config(tmp_path, abn=False, resume=True))
+    with pytest.raises(SetupError, match="Nothing to resume"):
+        train(_config(tmp_path / "empty", resume=True))
+    with pytest.raises(SetupError, match="alexnet cannot read 32x32 images"):
+        train(_config(tmp_path / "alexnet", model="alexnet"))
+    with pytest.raises(SetupError, match="Unknown model 'resnet19'"):
+        train(_config(tmp_path / "x", model="resnet19"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "last.pt").write_bytes(b"garbage")
+    with pytest.raises(SetupError, match="is not a readable checkpoint"):
+        train(_config(tmp_path / "bad", resume=True))
+    with pytest.raises(ValueError, match="is not a readable checkpoint"):
+        load_trained(tmp_path / "bad" / "last.pt")
+
+
+def test_evaluate_counts_top1_and_top5():
+    logits = torch.tensor(
+        [
+            [9.0, 8, 7, 6, 5, 4, 0],  # label 0: top-1 hit
+            [9.0, 8, 7, 6, 5, 4, 0],  # label 4: top-5 hit only
+            [9.0, 8, 7, 6, 5, 4, 0],  # label 6: miss
+            [0.0, 1, 2, 3, 4, 5, 9],  # label 6: top-1 hit
+        ]
+    )
+    labels = torch.tensor([0, 4, 6, 6])
+
+    class Fixed(nn.Module):
+        def forward(self, index):
+            return logits[index]
+
+    loader = DataLoader(TensorDataset(torch.arange(4), labels), batch_size=3)
+    metrics = evaluate(Fixed(), loader, torch.device("cpu"), num_classes=7)
+    assert metrics["top1_error"] == pytest.approx(0.5)
+    assert metrics["top5_error"] == pytest.approx(0.25)
+    expected = nn.functional.cross_entropy(logits, labels).item()
+    assert metrics["loss"] == pytest.approx(expected)
+    assert evaluate(Fixed(), loader, torch.device("cpu"), num_classes=5)["top5_error"] is None
+
+
+def test_presets_follow_the_abn_paper_and_flags_override_them():
+    recipe = resolve(VisionTrainConfig(preset="cifar100-resnet110-abn"))
+    assert (recipe.model, recipe.abn, recipe.dataset) == ("cifar_resnet110", True, "cifar100")
+    assert (recipe.epochs, recipe.lr, recipe.milestones, recipe.gamma) == (
+        300,
+        0.1,
+        (0.5, 0.75),
+        0.1,
+    )
+    assert resolve(VisionTrainConfig(preset="cifar100-resnet110-abn", epochs=5)).epochs == 5
+    assert not resolve(VisionTrainConfig(preset="cifar10-wrn28-10")).abn
+    assert {"cifar10-densenet-bc100-12-abn", "cifar100-resnext29-8x64d-abn"} <= set(PRESETS)
+    plain = VisionTrainConfig(model="resnet18")
+    assert resolve(plain) == TrainConfig(
+        **{f.name: getattr(plain, f.name) for f in dataclasses.fields(TrainConfig)}
+    )
+    with pytest.raises(UserError, match="Unknown preset 'cifar10-vgg'"):
+        resolve(VisionTrainConfig(preset="cifar10-vgg"))
+
+
+def test_command_trains_and_turns_setup_errors_into_user_errors(tmp_path, capsys):
+    config = VisionTrainConfig(**dataclasses.asdict(_config(tmp_path, epochs=1, abn=False)))
+    assert run(config) == 0
+    assert "top-1 error" in capsys.readouterr().out
+    with pytest.raises(UserError, match="already holds a run"):
+        run(config)
+    with pytest.raises(UserError, match="CIFAR-10 not found"):
+        run(
+            dataclasses.replace(
+                config, dataset="cifar10", data_root=tmp_path, out_dir=tmp_path / "c"
+            )
+        )

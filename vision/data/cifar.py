@@ -1,0 +1,109 @@
+"""CIFAR-10 and CIFAR-100 (Krizhevsky, 2009) from a local folder; nothing is downloaded.
+
+The folder holds the "python version" of the datasets as distributed at
+https://www.cs.toronto.edu/~kriz/cifar.html: ``cifar-10-batches-py/``
+(``data_batch_1`` ... ``data_batch_5``, ``test_batch``, ``batches.meta``) or
+``cifar-100-python/`` (``train``, ``test``, ``meta``); ``root`` may be the folder
+itself or its parent. Training images are augmented as in the ResNet paper:
+4-pixel zero-padded random crops and horizontal flips.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vision.data.splits import DatasetSplits
+from vision.data.tensors import Augmentation, ImageTensorDataset
+
+
+@dataclass(frozen=True)
+class _Layout:
+    title: str
+    folder: str
+    train_files: tuple[str, ...]
+    test_file: str
+    meta_file: str
+    label_key: str
+    names_key: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+_LAYOUTS = {
+    "cifar10": _Layout(
+        "CIFAR-10", "cifar-10-batches-py",
+        tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta",
+        "labels", "label_names", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+    ),
+    "cifar100": _Layout(
+        "CIFAR-100", "cifar-100-python", ("train",), "test", "meta",
+        "fine_labels", "fine_label_names", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
+    ),
+}  # fmt: skip
+
+
+def load_cifar(name: str, root: Path, *, seed: int = 0, augment: bool = True) -> DatasetSplits:
+    """CIFAR-10 (``name="cifar10"``) or CIFAR-100 (``"cifar100"``) from ``root``.
+
+    Raises:
+        FileNotFoundError: the folder or one of its files is missing.
+        ValueError: a file is not a CIFAR batch.
+    """
+    layout = _LAYOUTS[name]
+    folder = _find_folder(Path(root), layout)
+    train_parts = [_read_batch(folder / file, layout) for file in layout.train_files]
+    train_images = torch.cat([images for images, _ in train_parts])
+    train_labels = torch.cat([labels for _, labels in train_parts])
+    test_images, test_labels = _read_batch(folder / layout.test_file, layout)
+    classes = tuple(_unpickle(folder / layout.meta_file, layout)[layout.names_key])
+    augmentation = Augmentation(padding=4, flip=True) if augment else None
+    return DatasetSplits(
+        name=name,
+        train=ImageTensorDataset(
+            train_images,
+            train_labels,
+            mean=layout.mean,
+            std=layout.std,
+            augmentation=augmentation,
+            seed=seed,
+        ),
+        test=ImageTensorDataset(test_images, test_labels, mean=layout.mean, std=layout.std),
+        classes=classes,
+        image_size=32,
+        mean=layout.mean,
+        std=layout.std,
+    )
+
+
+def _find_folder(root: Path, layout: _Layout) -> Path:
+    for folder in (root / layout.folder, root):
+        needed = [*layout.train_files, layout.test_file, layout.meta_file]
+        if all((folder / file).is_file() for file in needed):
+            return folder
+    raise FileNotFoundError(
+        f"{layout.title} not found: {root} has no {layout.folder}/ folder with "
+        f"{', '.join(layout.train_files[:1])}, {layout.test_file} and {layout.meta_file} "
+        "(the python version from https://www.cs.toronto.edu/~kriz/cifar.html; nothing is "
+        "downloaded)."
+    )
+
+
+def _unpickle(path: Path, layout: _Layout) -> dict:
+    try:
+        with path.open("rb") as file:
+            return pickle.load(file, encoding="latin1")
+    except (pickle.UnpicklingError, EOFError, ValueError) as error:
+        raise ValueError(f"{path} is not a {layout.title} file ({error}).") from None
+
+
+def _read_batch(path: Path, layout: _Layout) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = _unpickle(path, layout)
+    if "data" not in batch or layout.label_key not in batch:
+        raise ValueError(f"{path} is not a {layout.title} batch (no data or {layout.label_key}).")
+    data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return torch.from_numpy(data.copy()), torch.tensor(batch[layout.label_key], dtype=torch.long)

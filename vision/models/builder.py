@@ -1,0 +1,131 @@
+"""What every model builder shares: options, normalization choice, local weights, ABN wrap."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypedDict
+from urllib.parse import urlparse
+
+import torch
+import torchvision.models
+from torch import nn
+from torchvision.models import WeightsEnum
+
+from vision.models.abn import StageSplit, attention_branch_network
+from vision.norm import NORM_KINDS, convert_batchnorm, make_norm
+
+Weights = str | WeightsEnum | None
+
+
+class BuildOptions(TypedDict, total=False):
+    """Keyword options every builder accepts.
+
+    Attributes:
+        num_classes: number of classes K (the family's default: 1000 ImageNet, 10 CIFAR).
+        abn: build the Attention Branch Network (returns ``ABNOutput``) instead of
+            the plain classifier (returns logits).
+        norm: ``"bn"``, ``"gn"``, ``"lrn"`` or ``"none"`` for every normalization layer;
+            None keeps the published one (LRN for AlexNet, none for plain VGG, else BN).
+        groups: upper bound for GroupNorm's group count.
+        weights: torchvision weights (an enum member or its name, e.g. ``"DEFAULT"``),
+            loaded from the local torch hub cache only; the classifier is left freshly
+            initialized when ``num_classes`` differs from the weights' classes.
+    """
+
+    num_classes: int
+    abn: bool
+    norm: str | None
+    groups: int
+    weights: Weights
+
+
+def resolve_norm(norm: str | None, published: str) -> str:
+    """The normalization kind to build: ``norm``, or the ``published`` one when None."""
+    kind = published if norm is None else norm
+    if kind not in NORM_KINDS:
+        raise ValueError(f"Unknown normalization {kind!r}; choose one of {', '.join(NORM_KINDS)}.")
+    return kind
+
+
+def finish(
+    model: nn.Module,
+    *,
+    arch: str,
+    split: Callable[[nn.Module], StageSplit],
+    num_classes: int,
+    abn: bool,
+    norm: str,
+    groups: int,
+    weights: Weights,
+    built_norm: str,
+    published_norm: str,
+    has_weights: bool,
+) -> nn.Module:
+    """Load weights, set the normalization and wrap in ABN: the common end of every builder.
+
+    Args:
+        model: the plain classifier as its constructor built it.
+        arch: the model's registry name (and torchvision's, where weights exist).
+        split: where the family attaches the attention branch.
+        num_classes: number of classes of ``model``.
+        abn: wrap ``model`` into an Attention Branch Network.
+        norm: the normalization kind asked for.
+        groups: upper bound for GroupNorm's group count.
+        weights: torchvision weights to load from the local cache, or None.
+        built_norm: the normalization ``model`` was constructed with; BatchNorm is
+            converted to ``norm`` here when they differ.
+        published_norm: the normalization the published weights were trained with.
+        has_weights: whether torchvision publishes weights for ``arch``.
+    """
+    if weights is not None:
+        if not has_weights:
+            raise ValueError(f"No pretrained weights exist for {arch}.")
+        if norm != published_norm:
+            raise ValueError(
+                f"The weights of {arch} need norm={published_norm!r}; build with it, then "
+                "convert with vision.norm.convert_batchnorm."
+            )
+        load_local_weights(model, arch, weights)
+    if built_norm != norm:
+        model = convert_batchnorm(model, norm, groups=groups)
+    if not abn:
+        return model
+    return attention_branch_network(
+        split(model), num_classes=num_classes, norm=make_norm(norm, groups=groups)
+    )
+
+
+def load_local_weights(model: nn.Module, arch: str, weights: str | WeightsEnum) -> None:
+    """Load torchvision's ``weights`` for ``arch`` into ``model`` from the local cache only.
+
+    Tensors whose shape differs from the model's (the classifier, when the model
+    has another number of classes) keep the model's initialization.
+
+    Raises:
+        FileNotFoundError: the weights file is not in the torch hub cache.
+        ValueError: ``weights`` names no weights of ``arch``.
+    """
+    enum = torchvision.models.get_model_weights(arch)
+    try:
+        chosen = enum.verify(weights)
+    except (KeyError, TypeError):
+        names = ", ".join(["DEFAULT", *enum.__members__])
+        message = f"Unknown weights {weights!r} for {arch}; choose one of {names}."
+        raise ValueError(message) from None
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(chosen.url).path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{chosen} is not in the local torch hub cache ({path}); nothing is downloaded, "
+            "so put the file there first."
+        )
+    # torchvision's own builder reads the cached file (no download) and adapts old key names.
+    state = torchvision.models.get_model(arch, weights=chosen).state_dict()
+    own = model.state_dict()
+    resized = {key for key, value in state.items() if key in own and own[key].shape != value.shape}
+    result = model.load_state_dict(
+        {key: value for key, value in state.items() if key not in resized}, strict=False
+    )
+    if result.unexpected_keys or set(result.missing_keys) - resized:
+        raise RuntimeError(f"The weights {chosen} do not fit this {arch} model.")
