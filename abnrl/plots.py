@@ -56,7 +56,7 @@ def plot_learning_curves(
     axes.set_ylabel("mean training score (last 100 games)")
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8)
+    axes.legend(loc="center left", fontsize=8)
     figure.tight_layout()
     write_atomic(out, lambda tmp: figure.savefig(tmp, format="png"), suffix=".png")
     plt.close(figure)
