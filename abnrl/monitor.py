@@ -61,6 +61,7 @@ class TrainingMonitor(BaseCallback):
         eval_every: agent steps between evaluations.
         time_limit_s: stop after this many seconds (None: no limit).
         best_score: the best evaluation mean of the run so far.
+        illustrate: called after each evaluation (records an attention video).
         show_progress: draw a progress bar.
     """
 
@@ -76,6 +77,7 @@ class TrainingMonitor(BaseCallback):
         eval_every: int,
         time_limit_s: float | None = None,
         best_score: float = -np.inf,
+        illustrate: Callable[[], None] | None = None,
         show_progress: bool = True,
     ) -> None:
         super().__init__()
@@ -88,6 +90,7 @@ class TrainingMonitor(BaseCallback):
         self.eval_every = eval_every
         self.time_limit_s = time_limit_s
         self.best_score = best_score
+        self.illustrate = illustrate
         self.show_progress = show_progress
         self.stop_requested: str | None = None
 
@@ -159,6 +162,8 @@ class TrainingMonitor(BaseCallback):
         if summary["mean"] > self.best_score:
             self.best_score = summary["mean"]
             self.checkpoint("best")
+        if self.illustrate is not None:
+            self.illustrate()
 
     def _on_training_end(self) -> None:
         self.bar.close()

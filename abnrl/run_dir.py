@@ -44,6 +44,11 @@ class RunDir:
     def tensorboard(self) -> Path:
         return self.root / "tensorboard"
 
+    @property
+    def videos(self) -> Path:
+        """Attention videos recorded after evaluations during training."""
+        return self.root / "videos"
+
     def create(self) -> None:
         self.latest.parent.mkdir(parents=True, exist_ok=True)
 

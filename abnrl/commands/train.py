@@ -16,6 +16,7 @@ from abnrl.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.files import write_json_atomic
+from abnrl.illustrations import record_attention
 from abnrl.monitor import TrainingMonitor
 from abnrl.run_dir import RunDir
 from agents import ALGORITHMS, N_ENVS, POLICIES, make_agent
@@ -64,6 +65,9 @@ class TrainConfig:
     """Agent steps between evaluations on separate games (0: none)."""
     eval_episodes: int = 10
     """Full games per evaluation during training."""
+    video_frames: int = 600
+    """Emulator frames of the attention video recorded after each evaluation into
+    videos/ and TensorBoard (0: none)."""
     time_limit_min: float | None = None
     """Stop cleanly, with a checkpoint, after this many minutes (on --resume: this session's)."""
     threads: int = 0
@@ -122,7 +126,10 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
         raise UserError(f"{run_dir} is not a run dir ({path.name} is missing).")
     try:
         saved = json.loads(path.read_text())
-        config = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig)})
+        # Fields added since the run started take their defaults.
+        config = TrainConfig(
+            **{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved}
+        )
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise UserError(f"{path} is not a readable run config ({error}).") from error
     config.run_dir = run_dir
@@ -203,6 +210,9 @@ def run(config: TrainConfig) -> int:
             seed=10_000 + model.num_timesteps,
         )
 
+    def illustrate() -> None:
+        record_attention(model, config.game, config.protocol, run_dir, config.video_frames)
+
     monitor = TrainingMonitor(
         total_steps=config.total_steps,
         progress_csv=run_dir.progress,
@@ -213,6 +223,7 @@ def run(config: TrainConfig) -> int:
         eval_every=config.eval_every or 1,
         time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
         best_score=_best_score(run_dir.evaluations),
+        illustrate=illustrate if config.video_frames > 0 else None,
         show_progress=config.progress,
     )
     remaining = config.total_steps - model.num_timesteps

@@ -10,14 +10,11 @@ from tyro.conf import Positional
 
 from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
-from abnrl.explainers import EXPLAINERS, PolicyExplainer
+from abnrl.explainers import EXPLAINERS
+from abnrl.recording import EMULATOR_FPS, record_games
 from abnrl.run_dir import choose_checkpoint
-from abnrl.video import VideoWriter, compose, heat_layer, info_panel
 from agents.policy_network import policy_network
-from envs import make_env
 from envs.games import FRAME_SKIP
-
-EMULATOR_FPS = 60
 
 
 @dataclass
@@ -72,75 +69,27 @@ def run(config: WatchConfig) -> int:
     # One observation per step: a single thread is fastest and leaves a core to the encoder.
     torch.set_num_threads(1)
     model, meta = load_checkpoint(checkpoint, device=config.device)
-    network = policy_network(model.policy).eval()
-    names = [n for n in (config.explainer, config.side_by_side) if n and n != "none"]
-    explainers = [PolicyExplainer.create(name, network) for name in names]
-    env = make_env(meta["game"], protocol=meta["protocol"], seed=config.seed)
     check_actions(model, meta["game"])
-    action_names = env.unwrapped.get_action_meanings()
-    generator = torch.Generator().manual_seed(config.seed)
-    keep_every = EMULATOR_FPS // config.fps
-    titles = [meta["game"], *(e.title for e in explainers), "agent"]
-    writer = None
-    frames_seen = 0
-    try:
-        for episode in range(config.episodes):
-            obs, info = env.reset(seed=config.seed + episode)
-            pending, score, values = list(info["frames"]), 0.0, []
-            done = False
-            while not done and frames_seen < config.max_frames:
-                obs_tensor = torch.as_tensor(obs[None], device=model.device)
-                with torch.no_grad():
-                    output = network(obs_tensor)
-                probabilities = torch.softmax(output.action_logits[0].float().cpu(), dim=-1)
-                action = (
-                    int(probabilities.argmax())
-                    if config.deterministic
-                    else int(torch.multinomial(probabilities, 1, generator=generator))
-                )
-                maps = [e.heat_map(obs_tensor, output, action) for e in explainers]
-                values.append(float(output.value[0]))
-                obs, reward, terminated, truncated, info = env.step(action)
-                pending += list(info["frames"])
-                layers = [heat_layer(m, pending[0].shape[:2]) for m in maps]
-                panel = info_panel(
-                    2 * pending[0].shape[0],
-                    action_names=action_names,
-                    probabilities=probabilities.numpy(),
-                    chosen=action,
-                    values=values,
-                    score=score,
-                    lives=info["lives"],
-                    step=len(values),
-                )
-                for frame in pending:  # this step's map is held over the frames it covers
-                    if frames_seen % keep_every == 0:
-                        composed = compose(frame, layers, titles, panel)
-                        if writer is None:
-                            size = (composed.shape[1], composed.shape[0])
-                            writer = VideoWriter(out, size, config.fps)
-                        writer.write(composed)
-                    frames_seen += 1
-                pending = []
-                score += reward
-                done = terminated or truncated
-            print(
-                f"game {episode + 1}: score {score:.0f}, {len(values)} agent steps "
-                f"({len(values) * FRAME_SKIP} frames){'' if done else ', cut at --max-frames'}"
-            )
-            if frames_seen >= config.max_frames:
-                break
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    finally:
-        env.close()
-        for explainer in explainers:
-            explainer.close()
-    writer.close()
+    recording = record_games(
+        policy_network(model.policy).eval(),
+        meta["game"],
+        out,
+        protocol=meta["protocol"],
+        explainers=[n for n in (config.explainer, config.side_by_side) if n and n != "none"],
+        episodes=config.episodes,
+        max_frames=config.max_frames,
+        fps=config.fps,
+        deterministic=config.deterministic,
+        seed=config.seed,
+    )
+    for number, (score, steps, ended) in enumerate(recording.games, start=1):
+        cut = "" if ended else ", cut at --max-frames"
+        print(
+            f"game {number}: score {score:.0f}, {steps} agent steps "
+            f"({steps * FRAME_SKIP} frames){cut}"
+        )
     print(
-        f"wrote {out}: {writer.frames} frames at {config.fps} fps "
-        f"({writer.frames / config.fps:.1f} s)"
+        f"wrote {out}: {recording.frames} frames at {config.fps} fps "
+        f"({recording.frames / config.fps:.1f} s)"
     )
     return 0

@@ -8,6 +8,7 @@ import time
 
 import cv2
 from stable_baselines3.common.save_util import load_from_zip_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from abnrl.checkpoints import save_checkpoint
 from agents import make_agent
@@ -151,3 +152,28 @@ def test_nothing_saved_is_overwritten_by_a_failed_command(trained_run):
     before = {path.name: path.read_bytes() for path in checkpoints.iterdir()}
     abnrl("train", "--run-dir", trained_run, *TINY, check=False)
     assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == before
+
+
+def test_training_logs_attention_videos_and_images(tmp_path):
+    run_dir = tmp_path / "illustrated"
+    tiny = [arg for arg in TINY if arg not in ("--eval-every", "0")]
+    abnrl(
+        "train",
+        "--total-steps",
+        64,
+        "--run-dir",
+        run_dir,
+        "--eval-every",
+        32,
+        "--eval-episodes",
+        1,
+        "--video-frames",
+        40,
+        *tiny,
+    )
+    assert len(list((run_dir / "videos").glob("attention-*.mp4"))) == 2
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert {"attention/frame", "attention/video"} <= set(events.Tags()["images"])
+    assert events.Images("attention/video")[0].encoded_image_string.startswith(b"GIF89a")
+    assert "eval/mean_score" in events.Tags()["scalars"]

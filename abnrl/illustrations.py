@@ -1,0 +1,80 @@
+"""Attention videos and images of an agent during training, for the run dir and TensorBoard."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+from PIL import Image as PILImage
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Image, TensorBoardOutputFormat
+from tensorboard.compat.proto.summary_pb2 import Summary
+
+from abnrl.recording import record_games
+from abnrl.run_dir import RunDir
+from agents.policy import ABNPolicy
+from agents.policy_network import policy_network
+
+TENSORBOARD_ONLY = ("stdout", "log", "json", "csv")
+VIDEO_STRIDE = 4
+"""TensorBoard gets every 4th recorded frame (30 fps video: 7.5 fps), at half size."""
+
+
+def record_attention(
+    model: BaseAlgorithm, game: str, protocol: str, run_dir: RunDir, max_frames: int
+) -> None:
+    """Record one game (cut at ``max_frames``) with the agent's attention map: an MP4 in
+    ``videos/``, and a still image and a short animation in TensorBoard.
+
+    ABN agents show their attention map; others Grad-CAM of the chosen action.
+    """
+    explainer = "abn" if isinstance(model.policy, ABNPolicy) else "gradcam"
+    frames: list[np.ndarray] = []
+    written = itertools.count()
+
+    def keep(frame: np.ndarray) -> None:
+        if next(written) % VIDEO_STRIDE == 0:
+            frames.append(frame[::2, ::2])
+
+    out = run_dir.videos / f"attention-{model.num_timesteps:09d}.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record_games(
+        policy_network(model.policy),
+        game,
+        out,
+        protocol=protocol,
+        explainers=[explainer],
+        max_frames=max_frames,
+        fps=30,
+        seed=model.num_timesteps,
+        on_frame=keep,
+    )
+    model.logger.record(
+        "attention/frame", Image(frames[len(frames) // 2], "HWC"), exclude=TENSORBOARD_ONLY
+    )
+    for output in model.logger.output_formats:
+        if isinstance(output, TensorBoardOutputFormat):
+            output.writer.file_writer.add_summary(
+                _animation_summary("attention/video", frames), model.num_timesteps
+            )
+
+
+def _animation_summary(tag: str, frames: list[np.ndarray]) -> Summary:
+    """An animated-GIF image summary, which TensorBoard plays in its Images tab (torch's
+    ``add_video`` needs moviepy 1's ``moviepy.editor``, which moviepy 2 no longer has)."""
+    buffer = io.BytesIO()
+    first, *rest = (PILImage.fromarray(frame) for frame in frames)
+    first.save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=rest,
+        loop=0,
+        duration=int(1000 * VIDEO_STRIDE / 30),
+    )
+    height, width = frames[0].shape[:2]
+    image = Summary.Image(
+        height=height, width=width, colorspace=3, encoded_image_string=buffer.getvalue()
+    )
+    return Summary(value=[Summary.Value(tag=tag, image=image)])

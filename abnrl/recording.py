@@ -1,0 +1,125 @@
+"""Play games with a policy network and record them as a composed attention video."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from abnrl.explainers import PolicyExplainer
+from abnrl.video import VideoWriter, compose, heat_layer, info_panel
+from envs import make_env
+
+EMULATOR_FPS = 60
+
+
+@dataclass
+class Recording:
+    """What was recorded: the video file, its frames, and each game's score and length."""
+
+    path: Path
+    fps: int
+    frames: int = 0
+    games: list[tuple[float, int, bool]] = field(default_factory=list)
+    """(score, agent steps, whether the game ended) per game."""
+
+
+def record_games(
+    network: nn.Module,
+    game: str,
+    out: Path,
+    *,
+    protocol: str = "classic",
+    explainers: list[str],
+    episodes: int = 1,
+    max_frames: int = 18_000,
+    fps: int = EMULATOR_FPS,
+    deterministic: bool = False,
+    seed: int = 0,
+    on_frame: Callable[[np.ndarray], None] | None = None,
+) -> Recording:
+    """Play ``episodes`` games and write them to ``out`` (MP4, atomically).
+
+    Args:
+        network: ``observations -> output`` with ``action_logits`` and ``value``
+            (``agents.policy_network.policy_network``).
+        game: the ALE game the network plays.
+        out: the MP4 to write.
+        protocol: the game protocol.
+        explainers: heat maps to show (``abnrl.explainers.EXPLAINERS`` without "none").
+        episodes: games to play.
+        max_frames: stop after this many emulator frames.
+        fps: 60 keeps every emulator frame, 30 every second one.
+        deterministic: take the most probable action instead of sampling.
+        seed: seed of the games and of the action sampling.
+        on_frame: called with every composed frame written (e.g. to log it).
+    """
+    device = next(network.parameters()).device
+    heat_makers = [PolicyExplainer.create(name, network) for name in explainers]
+    env = make_env(game, protocol=protocol, seed=seed)
+    action_names = env.unwrapped.get_action_meanings()
+    generator = torch.Generator().manual_seed(seed)
+    keep_every = EMULATOR_FPS // fps
+    titles = [game, *(h.title for h in heat_makers), "agent"]
+    recording = Recording(out, fps)
+    writer = None
+    seen = 0
+    try:
+        for episode in range(episodes):
+            obs, info = env.reset(seed=seed + episode)
+            pending, score, values, done = list(info["frames"]), 0.0, [], False
+            while not done and seen < max_frames:
+                observations = torch.as_tensor(obs[None], device=device)
+                with torch.no_grad():
+                    output = network(observations)
+                probabilities = torch.softmax(output.action_logits[0].float().cpu(), dim=-1)
+                action = (
+                    int(probabilities.argmax())
+                    if deterministic
+                    else int(torch.multinomial(probabilities, 1, generator=generator))
+                )
+                maps = [h.heat_map(observations, output, action) for h in heat_makers]
+                values.append(float(output.value[0]))
+                obs, reward, terminated, truncated, info = env.step(action)
+                pending += list(info["frames"])
+                layers = [heat_layer(m, pending[0].shape[:2]) for m in maps]
+                panel = info_panel(
+                    2 * pending[0].shape[0],
+                    action_names=action_names,
+                    probabilities=probabilities.numpy(),
+                    chosen=action,
+                    values=values,
+                    score=score,
+                    lives=info["lives"],
+                    step=len(values),
+                )
+                for frame in pending:  # this step's map is held over the frames it covers
+                    if seen % keep_every == 0:
+                        composed = compose(frame, layers, titles, panel)
+                        if writer is None:
+                            writer = VideoWriter(out, (composed.shape[1], composed.shape[0]), fps)
+                        writer.write(composed)
+                        if on_frame is not None:
+                            on_frame(composed)
+                    seen += 1
+                pending = []
+                score += reward
+                done = terminated or truncated
+            recording.games.append((score, len(values), done))
+            if seen >= max_frames:
+                break
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        env.close()
+        for heat_maker in heat_makers:
+            heat_maker.close()
+    writer.close()
+    recording.frames = writer.frames
+    return recording
