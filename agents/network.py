@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import torch
 from torch import Tensor, nn
 
 from agents.backbones import BACKBONES
@@ -71,8 +70,7 @@ class ABNActorCritic(nn.Module):
         self.value_head = nn.Linear(parts.features_dim, 1)
 
     def forward(self, observations: Tensor) -> ABNPolicyOutput:
-        images = (observations.float() / 255.0).contiguous(memory_format=torch.channels_last)
-        features = self.stem(images)  # (B, C, h, w)
+        features = self.stem(observations.float() / 255.0)  # (B, C, h, w)
         branch = self.attention_branch(features)  # logits (B, A + 1), attention (B, 1, h, w)
         latent = self.perception(apply_attention(features, branch.attention))  # (B, D)
         return ABNPolicyOutput(
