@@ -35,6 +35,14 @@ GROUPS: dict[str, dict[str, Command]] = {
             "VisionTrainConfig",
             "train an image classifier (plain or ABN); resumable; torchrun-ready",
         ),
+        "detect-train": Command(
+            "detect_train",
+            "DetectTrainConfig",
+            "train a detector on Breakout frames, shapes or COCO",
+        ),
+        "detect": Command(
+            "detect", "DetectConfig", "draw a detector's boxes, masks and Grad-CAM on images"
+        ),
         "explain": Command(
             "vision_explain",
             "VisionExplainConfig",

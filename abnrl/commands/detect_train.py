@@ -16,13 +16,13 @@ from typing import Literal
 
 import torch
 
+from abnrl.breakout_objects import breakout_objects_dataset
 from abnrl.errors import UserError
 from abnrl.files import write_json_atomic
 from vision.detection import (
     DetectionDataset,
     DetectorSpec,
     TrainSettings,
-    breakout_objects_dataset,
     evaluate_detector,
     read_checkpoint,
     read_coco,

@@ -41,6 +41,7 @@ from vision.models.cifar_resnext import (
 )
 from vision.models.cifar_wrn import cifar_wrn, cifar_wrn16_8, cifar_wrn28_10, cifar_wrn40_4
 from vision.models.densenet import densenet121, densenet169, densenet201
+from vision.models.detection import build_detector, list_detectors
 from vision.models.googlenet import googlenet
 from vision.models.resnet import (
     resnet18,
@@ -171,6 +172,8 @@ def build(
 
 
 __all__ = [
+    "build_detector",
+    "list_detectors",
     "ABNOutput",
     "AttentionBranch",
     "AttentionBranchNetwork",

@@ -1,0 +1,159 @@
+"""Object detectors of the survey on torchvision's implementations, built by name.
+
+``build_detector("faster_rcnn", num_classes=4, backbone="resnet18_fpn")`` builds
+Faster R-CNN (Ren et al., NeurIPS 2015) with its Region Proposal Network;
+``"mask_rcnn"`` (He et al., ICCV 2017) adds the mask head; ``"ssd300"`` is SSD300
+on VGG-16 (Liu et al., ECCV 2016) and ``"ssdlite"`` SSDlite320 on MobileNetV3-Large
+(Howard et al., ICCV 2019). ``num_classes`` counts the background (class 0).
+
+The R-CNNs default to anchors and input scales for Atari frames: a 210x160 frame
+is upscaled 3x (``min_size=630``) so that Breakout's 2x4-pixel ball spans 6x12
+pixels, and the anchors start at 8 pixels with ratios down to 1:10 for brick rows.
+
+Building never touches the network: ``weights`` (ImageNet weights of the
+backbone) load from the local torch hub cache only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import WeightsEnum
+from torchvision.models.detection import (
+    FasterRCNN,
+    MaskRCNN,
+    ssd300_vgg16,
+    ssdlite320_mobilenet_v3_large,
+)
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+DETECTORS = ("faster_rcnn", "mask_rcnn", "ssd300", "ssdlite")
+RESNET_BACKBONES = ("resnet18_fpn", "resnet34_fpn", "resnet50_fpn", "resnet101_fpn")
+_FIXED_BACKBONES = {"ssd300": "vgg16", "ssdlite": "mobilenet_v3_large"}
+
+ANCHOR_SIZES = ((8,), (16,), (32,), (64,), (128,))  # one size per FPN level, P2 to P6
+ASPECT_RATIOS = (0.1, 0.25, 0.5, 1.0, 2.0)  # height / width
+FRAME_MIN_SIZE, FRAME_MAX_SIZE = 630, 840  # a 210x160 frame upscaled 3x (R-CNNs)
+
+
+def list_detectors() -> list[str]:
+    """Names ``build_detector`` accepts."""
+    return list(DETECTORS)
+
+
+def detector_backbones(name: str) -> list[str]:
+    """Backbones a detector can be built with, the default first."""
+    _check_name(name)
+    if name in _FIXED_BACKBONES:
+        return [_FIXED_BACKBONES[name]]
+    return ["resnet50_fpn", *(b for b in RESNET_BACKBONES if b != "resnet50_fpn")]
+
+
+def build_detector(
+    name: str,
+    *,
+    num_classes: int,
+    backbone: str | None = None,
+    weights: str | WeightsEnum | None = None,
+    min_size: int = FRAME_MIN_SIZE,
+    max_size: int = FRAME_MAX_SIZE,
+    trainable_backbone_layers: int | None = None,
+) -> nn.Module:
+    """A torchvision detector with random weights (or a cached ImageNet backbone).
+
+    In training mode the model takes ``(images, targets)`` and returns a dict of
+    losses; in eval mode it takes images and returns one dict per image with
+    ``boxes`` (x1, y1, x2, y2 in input pixels), ``labels``, ``scores`` (and
+    ``masks`` for Mask R-CNN). Images are float (3, H, W) in [0, 1].
+
+    Args:
+        name: one of ``list_detectors()``.
+        num_classes: object classes plus one for the background.
+        backbone: one of ``detector_backbones(name)``; None for the default
+            (ResNet-50-FPN for the R-CNNs; SSDs have one backbone each).
+        weights: ImageNet weights of the backbone (e.g. ``"DEFAULT"``) from the
+            local torch hub cache, or None for random initialization.
+        min_size: R-CNNs: the shorter image side after resizing.
+        max_size: R-CNNs: the longest side allowed after resizing.
+        trainable_backbone_layers: backbone stages left trainable; None trains all of a
+            random backbone and torchvision's default share of a pretrained one.
+
+    Raises:
+        ValueError: unknown name or backbone, or fewer than 2 classes.
+        FileNotFoundError: ``weights`` are not in the local cache.
+    """
+    _check_name(name)
+    if num_classes < 2:
+        raise ValueError(f"num_classes counts the background too; got {num_classes}, need >= 2.")
+    backbone = backbone or detector_backbones(name)[0]
+    if backbone not in detector_backbones(name):
+        raise ValueError(
+            f"Unknown backbone {backbone!r} for {name}; "
+            f"choose one of {', '.join(detector_backbones(name))}."
+        )
+    arch = backbone.removesuffix("_fpn")
+    backbone_weights = _cached_weights(arch, weights)
+    if name == "ssd300":
+        return ssd300_vgg16(
+            num_classes=num_classes,
+            weights_backbone=backbone_weights,
+            trainable_backbone_layers=trainable_backbone_layers,
+        )
+    if name == "ssdlite":
+        return ssdlite320_mobilenet_v3_large(
+            num_classes=num_classes,
+            weights_backbone=backbone_weights,
+            trainable_backbone_layers=trainable_backbone_layers,
+        )
+    if trainable_backbone_layers is None:
+        trainable_backbone_layers = 3 if backbone_weights is not None else 5
+    features = resnet_fpn_backbone(
+        backbone_name=arch, weights=backbone_weights, trainable_layers=trainable_backbone_layers
+    )
+    anchors = AnchorGenerator(ANCHOR_SIZES, (ASPECT_RATIOS,) * len(ANCHOR_SIZES))
+    detector = MaskRCNN if name == "mask_rcnn" else FasterRCNN
+    return detector(
+        features,
+        num_classes=num_classes,
+        rpn_anchor_generator=anchors,
+        min_size=min_size,
+        max_size=max_size,
+    )
+
+
+def detector_feature_layer(name: str) -> str:
+    """The dotted name of the detector's last backbone stage, for Grad-CAM."""
+    _check_name(name)
+    layers = {"ssd300": "backbone.features", "ssdlite": "backbone.features.1"}
+    return layers.get(name, "backbone.body.layer4")
+
+
+def _check_name(name: str) -> None:
+    if name not in DETECTORS:
+        raise ValueError(f"Unknown detector {name!r}; choose one of {', '.join(DETECTORS)}.")
+
+
+def _cached_weights(arch: str, weights: str | WeightsEnum | None) -> WeightsEnum | None:
+    """torchvision's ``weights`` of ``arch``, checked to be in the local cache (no download)."""
+    if weights is None:
+        return None
+    enum = torchvision.models.get_model_weights(arch)
+    try:
+        chosen = enum.verify(weights)
+    except (KeyError, TypeError):
+        names = ", ".join(["DEFAULT", *enum.__members__])
+        message = f"Unknown weights {weights!r} for {arch}; choose one of {names}."
+        raise ValueError(message) from None
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(chosen.url).path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{chosen} is not in the local torch hub cache ({path}); nothing is downloaded, "
+            "so put the file there first."
+        )
+    return chosen
