@@ -97,14 +97,11 @@ def finish(
     )
 
 
-def load_local_weights(model: nn.Module, arch: str, weights: str | WeightsEnum) -> None:
-    """Load torchvision's ``weights`` for ``arch`` into ``model`` from the local cache only.
-
-    Tensors whose shape differs from the model's (the classifier, when the model
-    has another number of classes) keep the model's initialization.
+def cached_weights(arch: str, weights: str | WeightsEnum) -> WeightsEnum:
+    """torchvision's ``weights`` of ``arch``, checked to be in the local torch hub cache.
 
     Raises:
-        FileNotFoundError: the weights file is not in the torch hub cache.
+        FileNotFoundError: the weights file is not in the cache (nothing is downloaded).
         ValueError: ``weights`` names no weights of ``arch``.
     """
     enum = torchvision.models.get_model_weights(arch)
@@ -120,6 +117,20 @@ def load_local_weights(model: nn.Module, arch: str, weights: str | WeightsEnum) 
             f"{chosen} is not in the local torch hub cache ({path}); nothing is downloaded, "
             "so put the file there first."
         )
+    return chosen
+
+
+def load_local_weights(model: nn.Module, arch: str, weights: str | WeightsEnum) -> None:
+    """Load torchvision's ``weights`` for ``arch`` into ``model`` from the local cache only.
+
+    Tensors whose shape differs from the model's (the classifier, when the model
+    has another number of classes) keep the model's initialization.
+
+    Raises:
+        FileNotFoundError: the weights file is not in the torch hub cache.
+        ValueError: ``weights`` names no weights of ``arch``.
+    """
+    chosen = cached_weights(arch, weights)
     # torchvision's own builder reads the cached file (no download) and adapts old key names.
     state = torchvision.models.get_model(arch, weights=chosen).state_dict()
     own = model.state_dict()

@@ -16,12 +16,6 @@ backbone) load from the local torch hub cache only.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from urllib.parse import urlparse
-
-import torch
-import torchvision
 from torch import nn
 from torchvision.models import WeightsEnum
 from torchvision.models.detection import (
@@ -32,6 +26,8 @@ from torchvision.models.detection import (
 )
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+from vision.models.builder import cached_weights
 
 DETECTORS = ("faster_rcnn", "mask_rcnn", "ssd300", "ssdlite")
 RESNET_BACKBONES = ("resnet18_fpn", "resnet34_fpn", "resnet50_fpn", "resnet101_fpn")
@@ -141,19 +137,4 @@ def _check_name(name: str) -> None:
 
 def _cached_weights(arch: str, weights: str | WeightsEnum | None) -> WeightsEnum | None:
     """torchvision's ``weights`` of ``arch``, checked to be in the local cache (no download)."""
-    if weights is None:
-        return None
-    enum = torchvision.models.get_model_weights(arch)
-    try:
-        chosen = enum.verify(weights)
-    except (KeyError, TypeError):
-        names = ", ".join(["DEFAULT", *enum.__members__])
-        message = f"Unknown weights {weights!r} for {arch}; choose one of {names}."
-        raise ValueError(message) from None
-    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(chosen.url).path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{chosen} is not in the local torch hub cache ({path}); nothing is downloaded, "
-            "so put the file there first."
-        )
-    return chosen
+    return None if weights is None else cached_weights(arch, weights)
