@@ -32,18 +32,11 @@ train cnn-ppo cnn 4 0 &
 wait
 python3 -m abnrl.cli eval "$R/abn-ppo" --episodes "$EVAL_EPISODES" --device "$DEVICE" \
   --n-envs 16 > "$R/abn-ppo-eval.txt" 2>&1
-# Only what later sessions need: resumable latest checkpoints, a weights-only best one.
+# Only what later sessions need: resumable latest checkpoints, a slim best one.
 rm -rf "$R/learning-check/checkpoints"
-python3 - "$R/abn-ppo/checkpoints/best.zip" <<'PY'
-import sys, zipfile, os
-path = sys.argv[1]
-if os.path.exists(path):
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(path + ".tmp", "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            if item.filename != "policy.optimizer.pth":
-                dst.writestr(item, src.read(item))
-    os.replace(path + ".tmp", path)
-PY
+best="$R/abn-ppo/checkpoints/best.zip"
+[ -f "$best" ] && python3 -c "import sys; from pathlib import Path; \
+from abnrl.pretrained import slim_checkpoint; slim_checkpoint(Path(sys.argv[1]), Path(sys.argv[1]))" "$best"
 tar -czf "$OUT/results.tgz" -C "$OUT" results && rm -rf "$R"
 split -b 15m "$OUT/results.tgz" "$OUT/results.tgz.part-" && rm "$OUT/results.tgz"
 ls -la "$OUT"
