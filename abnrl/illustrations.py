@@ -35,7 +35,7 @@ def record_attention(
 
     def keep(frame: np.ndarray) -> None:
         if next(written) % VIDEO_STRIDE == 0:
-            frames.append(frame[::2, ::2])
+            frames.append(frame[::2, ::2].copy())
 
     out = run_dir.videos / f"attention-{model.num_timesteps:09d}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from abnrl.explainers import PolicyExplainer
-from abnrl.video import VideoWriter, compose, heat_layer, info_panel
+from abnrl.video import FrameComposer, VideoWriter, heat_layer, info_panel
 from envs import make_env
 
 EMULATOR_FPS = 60
@@ -56,7 +56,8 @@ def record_games(
         fps: 60 keeps every emulator frame, 30 every second one.
         deterministic: take the most probable action instead of sampling.
         seed: seed of the games and of the action sampling.
-        on_frame: called with every composed frame written (e.g. to log it).
+        on_frame: called with every composed frame written (e.g. to log it); the
+            array is reused for the next frame, so copy what you keep.
     """
     device = next(network.parameters()).device
     heat_makers = [PolicyExplainer.create(name, network) for name in explainers]
@@ -66,7 +67,7 @@ def record_games(
     keep_every = EMULATOR_FPS // fps
     titles = [game, *(h.title for h in heat_makers), "agent"]
     recording = Recording(out, fps)
-    writer = None
+    writer, composer = None, None
     seen = 0
     try:
         for episode in range(episodes):
@@ -86,9 +87,13 @@ def record_games(
                 values.append(float(output.value[0]))
                 obs, reward, terminated, truncated, info = env.step(action)
                 pending += list(info["frames"])
-                layers = [heat_layer(m, pending[0].shape[:2]) for m in maps]
+                frame_shape = pending[0].shape[:2]
+                if composer is None:
+                    composer = FrameComposer(frame_shape, titles)
+                    height, width = composer.canvas.shape[:2]
+                    writer = VideoWriter(out, (width, height), fps)
                 panel = info_panel(
-                    2 * pending[0].shape[0],
+                    2 * frame_shape[0],
                     action_names=action_names,
                     probabilities=probabilities.numpy(),
                     chosen=action,
@@ -97,11 +102,10 @@ def record_games(
                     lives=info["lives"],
                     step=len(values),
                 )
+                composer.set_step([heat_layer(m, frame_shape) for m in maps], panel)
                 for frame in pending:  # this step's map is held over the frames it covers
                     if seen % keep_every == 0:
-                        composed = compose(frame, layers, titles, panel)
-                        if writer is None:
-                            writer = VideoWriter(out, (composed.shape[1], composed.shape[0]), fps)
+                        composed = composer.compose(frame)
                         writer.write(composed)
                         if on_frame is not None:
                             on_frame(composed)

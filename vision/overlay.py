@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -101,6 +102,28 @@ def overlay(
     return cv2.addWeighted(colorize(values, colormap), alpha, rgb, 1.0 - alpha, 0.0)
 
 
+class Box(NamedTuple):
+    """Where a panel sits on the canvas, in pixels."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def panel_boxes(
+    shapes: Sequence[tuple[int, ...]], *, titled: bool, gap: int = 4, title_height: int = 20
+) -> tuple[tuple[int, int], list[Box]]:
+    """The layout of ``panels``: the canvas (height, width) and each panel's box."""
+    band = title_height if titled else 0
+    height = max(shape[0] for shape in shapes)
+    boxes, left = [], 0
+    for shape in shapes:
+        boxes.append(Box(band + (height - shape[0]) // 2, left, shape[0], shape[1]))
+        left += shape[1] + gap
+    return (band + height, left - gap), boxes
+
+
 def panels(
     images: Sequence[np.ndarray | torch.Tensor],
     titles: Sequence[str] | None = None,
@@ -126,17 +149,14 @@ def panels(
         raise ValueError("panels needs at least one image.")
     if titles is not None and len(titles) != len(rgbs):
         raise ValueError(f"Got {len(titles)} titles for {len(rgbs)} panels.")
-    band = title_height if titles is not None else 0
-    height = max(rgb.shape[0] for rgb in rgbs)
-    width = sum(rgb.shape[1] for rgb in rgbs) + gap * (len(rgbs) - 1)
-    canvas = np.full((band + height, width, 3), background, dtype=np.uint8)
-    left = 0
-    for index, rgb in enumerate(rgbs):
-        top = band + (height - rgb.shape[0]) // 2
-        canvas[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
+    size, boxes = panel_boxes(
+        [rgb.shape for rgb in rgbs], titled=titles is not None, gap=gap, title_height=title_height
+    )
+    canvas = np.full((*size, 3), background, dtype=np.uint8)
+    for index, (rgb, box) in enumerate(zip(rgbs, boxes, strict=True)):
+        canvas[box.top : box.top + box.height, box.left : box.left + box.width] = rgb
         if titles is not None:
-            _draw_title(canvas, titles[index], left, rgb.shape[1], band)
-        left += rgb.shape[1] + gap
+            _draw_title(canvas, titles[index], box.left, box.width, title_height)
     return canvas
 
 

@@ -1,0 +1,76 @@
+"""Composed video frames and the MP4 writer."""
+
+import cv2
+import numpy as np
+import pytest
+
+from abnrl.video import INFO_WIDTH, SCALE, FrameComposer, VideoWriter, blend, heat_layer
+
+
+def read_frames(path):
+    video = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            return frames
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+
+
+def test_composer_places_the_game_its_heat_blend_and_the_info_column():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (210, 160, 3), dtype=np.uint8)
+    layer = heat_layer(rng.random((9, 9)), (210, 160))
+    info = np.full((210 * SCALE, INFO_WIDTH, 3), 7, dtype=np.uint8)
+    composer = FrameComposer((210, 160), ["game", "ABN attention", "agent"])
+    composer.set_step([layer], info)
+    canvas = composer.compose(frame)
+
+    title, height, width, gap = 20, 210 * SCALE, 160 * SCALE, 4
+    assert canvas.shape == (title + height, 2 * width + INFO_WIDTH + 2 * gap, 3)
+    game = canvas[title:, :width]
+    heat = canvas[title:, width + gap : 2 * width + gap]
+    np.testing.assert_array_equal(game[::SCALE, ::SCALE], frame)
+    np.testing.assert_array_equal(heat[::SCALE, ::SCALE], blend(frame, layer))
+    np.testing.assert_array_equal(canvas[title:, -INFO_WIDTH:], info)
+    assert canvas[:title].any(), "titles are drawn"
+
+    next_frame = np.zeros_like(frame)
+    assert composer.compose(next_frame) is canvas, "one canvas is reused"
+    assert not canvas[title:, :width].any()
+
+
+def test_composer_wants_one_heat_layer_per_heat_title():
+    composer = FrameComposer((210, 160), ["game", "ABN attention", "Grad-CAM", "agent"])
+    with pytest.raises(ValueError, match="Expected 2 heat layers"):
+        composer.set_step([np.zeros((210, 160, 3), np.uint8)], np.zeros((420, 320, 3), np.uint8))
+
+
+def test_writer_keeps_colours_and_frame_count(tmp_path):
+    out = tmp_path / "colours.mp4"
+    colours = [(220, 30, 30), (30, 200, 40), (40, 50, 210)]
+    writer = VideoWriter(out, (64, 48), fps=30)
+    for colour in colours * 4:
+        writer.write(np.full((48, 64, 3), colour, dtype=np.uint8))
+    assert not out.exists(), "the MP4 appears only when complete"
+    writer.close()
+
+    frames = read_frames(out)
+    assert len(frames) == 12 and frames[0].shape == (48, 64, 3)
+    for frame, colour in zip(frames, colours * 4, strict=True):
+        assert np.abs(frame.reshape(-1, 3).mean(0) - colour).max() < 8
+    assert [p.name for p in tmp_path.iterdir()] == ["colours.mp4"]
+
+
+def test_writer_rejects_odd_sizes_and_wrong_frames_and_aborts_cleanly(tmp_path):
+    with pytest.raises(ValueError, match="even frame size"):
+        VideoWriter(tmp_path / "odd.mp4", (63, 48), fps=30)
+    out = tmp_path / "old.mp4"
+    out.write_bytes(b"an earlier video")
+    writer = VideoWriter(out, (64, 48), fps=30)
+    writer.write(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match="shape"):
+        writer.write(np.zeros((64, 48, 3), np.uint8))
+    writer.abort()
+    assert out.read_bytes() == b"an earlier video"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.mp4"]
