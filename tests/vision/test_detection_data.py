@@ -9,13 +9,11 @@ import torch
 from abnrl.breakout_objects import breakout_objects_dataset
 from vision.detection import (
     DetectionDataset,
-    average_precision,
     detection_metrics,
     read_coco,
     shapes_detection_dataset,
     write_coco,
 )
-from vision.detection.evaluate import mask_iou
 
 BALL_COLOUR = (200, 72, 72)  # ball and paddle share it
 
@@ -115,20 +113,24 @@ def _detections(boxes, labels, scores=None):
     return result
 
 
-def test_average_precision_all_point():
+def test_ap50_ranks_detections_by_score_with_coco_interpolation():
     truth = [_detections([[0, 0, 10, 10], [20, 20, 30, 30]], [1, 1])]
     perfect = [_detections([[0, 0, 10, 10], [20, 20, 30, 30]], [1, 1], [0.9, 0.8])]
-    assert average_precision(perfect, truth, 1) == pytest.approx(1.0)
-    # ranked hit, miss, hit: precision 1 up to recall 0.5, then 2/3 up to recall 1
+    assert detection_metrics(perfect, truth, ("ball",))["ap50/ball"] == pytest.approx(1.0)
+    # ranked hit, miss, hit: precision 1 up to recall 0.5, then 2/3 up to recall 1, read at
+    # COCO's 101 recall points 0, 0.01, ..., 1
     ranked = [
         _detections(
             [[0, 0, 10, 10], [50, 50, 60, 60], [20, 20, 30, 31]], [1, 1, 1], [0.9, 0.8, 0.7]
         )
     ]
-    assert average_precision(ranked, truth, 1) == pytest.approx(0.5 + 0.5 * 2 / 3)
+    expected = (51 * 1.0 + 50 * 2 / 3) / 101
+    assert detection_metrics(ranked, truth, ("ball",))["ap50/ball"] == pytest.approx(expected)
+    # a duplicate of a found object is a false positive: recall stops at 0.5
     duplicate = [_detections([[0, 0, 10, 10], [0, 0, 10, 10]], [1, 1], [0.9, 0.8])]
-    assert average_precision(duplicate, truth, 1) == pytest.approx(0.5)
-    assert np.isnan(average_precision(perfect, truth, 2))
+    assert detection_metrics(duplicate, truth, ("ball",))["ap50/ball"] == pytest.approx(51 / 101)
+    nothing = [_detections([], [], [])]
+    assert detection_metrics(nothing, truth, ("ball",))["ap50/ball"] == 0.0
 
 
 def test_detection_metrics_average_the_classes_with_ground_truth():
@@ -148,8 +150,8 @@ def test_mask_average_precision_matches_by_mask_overlap():
     found = [
         {**_detections([[0, 0, 4, 4], [4, 4, 8, 8]], [1, 1], [0.9, 0.8]), "masks": predicted_masks}
     ]
-    assert mask_iou(predicted_masks, truth_masks).diag().tolist() == [1.0, 0.5]
-    assert mask_iou(predicted_masks[:0], truth_masks).shape == (0, 2)  # no detections
     metrics = detection_metrics(found, truth, ("ball",), kind="masks")
     assert metrics["mask_ap50/ball"] == pytest.approx(1.0)
-    assert metrics["mask_map_50_95"] == pytest.approx((10 + 1) / 20)  # second hit only at 0.5
+    # the second mask's IoU is 0.5: a hit at IoU 0.5 only, so recall 1/2 at the nine others
+    at_half_recall = 51 / 101
+    assert metrics["mask_map_50_95"] == pytest.approx((1.0 + 9 * at_half_recall) / 10)

@@ -16,7 +16,6 @@ from vision.detection.data import (
     to_tensor,
 )
 from vision.detection.evaluate import (
-    average_precision,
     detection_metrics,
     evaluate_detector,
     predict,
@@ -37,7 +36,6 @@ __all__ = [
     "DetectorSpec",
     "TrainResult",
     "TrainSettings",
-    "average_precision",
     "box_masks",
     "check_image",
     "check_images",

@@ -1,92 +1,30 @@
-"""Detection metrics: per-class average precision at IoU thresholds, VOC all-point style.
+"""Detection metrics with pycocotools' COCOeval: COCO mAP and per-class AP@0.5.
 
-torchmetrics and pycocotools are not installed in this project's environment, so
-AP is computed here: detections of a class, over all images, are sorted by
-score and greedily matched to the unmatched ground-truth object of highest box
-(or mask) IoU; AP is the area under the precision envelope of the
-precision-recall curve (all-point interpolation, PASCAL VOC 2010+). ``map_50_95`` averages AP over
-IoU 0.50:0.05:0.95 like COCO's mAP, but with all-point rather than 101-point
-interpolation.
+Boxes (and masks, for models that predict them) of every image are handed to
+COCOeval as in-memory COCO datasets: ``map_50_95`` is COCO's mAP (IoU 0.50:0.05:0.95,
+101-point interpolation, up to 100 detections per image), ``map50`` its AP at IoU 0.5,
+and ``ap50/<class>`` the AP at IoU 0.5 of each class.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import torch
+from pycocotools import mask as coco_mask
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
-from torchvision.ops import box_iou
 
 from vision.detection.data import DetectionDataset, Target, check_images, collate
 
-COCO_IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 Kind = Literal["boxes", "masks"]
-
-
-def mask_iou(predicted: Tensor, truth: Tensor) -> Tensor:
-    """(n, m) IoU of masks: predicted (n, 1, H, W) probabilities (> 0.5), truth (m, H, W)."""
-    found = (predicted.flatten(1) > 0.5).float()  # (n, H*W)
-    real = (truth.flatten(1) > 0.5).float()  # (m, H*W)
-    intersection = found @ real.T
-    union = found.sum(1)[:, None] + real.sum(1)[None] - intersection
-    return intersection / union.clamp(min=1)
-
-
-def average_precision(
-    predictions: Sequence[Target],
-    targets: Sequence[Target],
-    label: int,
-    *,
-    iou_threshold: float = 0.5,
-    kind: Kind = "boxes",
-) -> float:
-    """AP of class ``label``; NaN when the class has no ground-truth object.
-
-    Args:
-        predictions: per image ``boxes`` (n, 4) or ``masks`` (n, 1, H, W)
-            probabilities, ``labels`` (n,) and ``scores`` (n,).
-        targets: per image ``boxes`` (m, 4) or ``masks`` (m, H, W), and ``labels`` (m,).
-        label: the class scored.
-        iou_threshold: the lowest IoU for a detection to be a true positive.
-        kind: match by box IoU (``"boxes"``) or by mask IoU (``"masks"``).
-    """
-    if len(predictions) != len(targets):
-        raise ValueError(f"Got {len(predictions)} predictions for {len(targets)} targets.")
-    scores, hits = [], []
-    positives = 0
-    for prediction, target in zip(predictions, targets, strict=True):
-        truth = target[kind][target["labels"] == label].float().cpu()
-        keep = prediction["labels"] == label
-        found = prediction[kind][keep].float().cpu()
-        image_scores = prediction["scores"][keep].float().cpu()
-        positives += len(truth)
-        order = image_scores.argsort(descending=True)
-        iou = box_iou if kind == "boxes" else mask_iou
-        ious = iou(found[order], truth) if len(truth) else torch.zeros(len(found), 0)
-        matched = torch.zeros(len(truth), dtype=torch.bool)
-        for row in range(len(order)):
-            candidates = ious[row].masked_fill(matched, -1.0)
-            best = int(candidates.argmax()) if len(truth) else -1
-            hit = best >= 0 and float(candidates[best]) >= iou_threshold
-            if hit:
-                matched[best] = True
-            hits.append(hit)
-        scores.extend(image_scores[order].tolist())
-    if positives == 0:
-        return float("nan")
-    ranked = np.asarray(hits, dtype=np.float64)[np.argsort(-np.asarray(scores), kind="stable")]
-    true_positives = np.cumsum(ranked)
-    recall = np.concatenate([[0.0], true_positives / positives, [1.0]])
-    precision = np.concatenate(
-        [[1.0], true_positives / np.maximum(np.arange(1, len(ranked) + 1), 1), [0.0]]
-    )
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    steps = np.flatnonzero(recall[1:] != recall[:-1])
-    return float(np.sum((recall[steps + 1] - recall[steps]) * envelope[steps + 1]))
 
 
 def detection_metrics(
@@ -96,22 +34,82 @@ def detection_metrics(
     *,
     kind: Kind = "boxes",
 ) -> dict[str, float]:
-    """``ap50/<class>`` per class, ``map50`` (their mean) and ``map_50_95``; for masks
-    the same keys prefixed ``mask_``."""
-    labels = range(1, len(classes) + 1)
-    ap = np.array(  # (thresholds, classes)
-        [
-            [average_precision(predictions, targets, c, iou_threshold=t, kind=kind) for c in labels]
-            for t in COCO_IOU_THRESHOLDS
-        ]
-    )
-    prefix = "mask_" if kind == "masks" else ""
-    metrics = {
-        f"{prefix}ap50/{name}": float(value) for name, value in zip(classes, ap[0], strict=True)
+    """``ap50/<class>`` per class (NaN for a class with no ground truth), ``map50`` and
+    ``map_50_95``; for masks the same keys prefixed ``mask_``.
+
+    Args:
+        predictions: per image ``boxes`` (n, 4) xyxy, ``labels`` (n,), ``scores`` (n,)
+            and for masks ``masks`` (n, 1, H, W) probabilities (> 0.5 is the object).
+        targets: per image ``boxes`` (m, 4), ``labels`` (m,) and for masks ``masks`` (m, H, W).
+        classes: class names of labels 1, 2, ...
+        kind: score boxes or masks.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"Got {len(predictions)} predictions for {len(targets)} targets.")
+    truth = COCO()
+    truth.dataset = {
+        "images": [{"id": i, **_size(t, kind)} for i, t in enumerate(targets)],
+        "categories": [{"id": c, "name": n} for c, n in enumerate(classes, start=1)],
+        "annotations": [
+            {**a, "id": n, "iscrowd": 0}
+            for n, a in enumerate(_annotations(targets, kind, truth=True), start=1)
+        ],
     }
-    metrics[f"{prefix}map50"] = float(np.nanmean(ap[0]))
-    metrics[f"{prefix}map_50_95"] = float(np.mean(np.nanmean(ap, axis=1)))
-    return metrics
+    found = list(_annotations(predictions, kind, truth=False))
+    prefix = "mask_" if kind == "masks" else ""
+    with contextlib.redirect_stdout(io.StringIO()):  # COCO's progress messages
+        truth.createIndex()
+        if not found:  # COCO cannot load an empty result list: nothing found scores 0
+            present = {a["category_id"] for a in truth.dataset["annotations"]}
+            per_class = [0.0 if c in present else float("nan") for c in range(1, len(classes) + 1)]
+            return _named(prefix, classes, per_class, 0.0, 0.0)
+        evaluation = COCOeval(truth, truth.loadRes(found), "segm" if kind == "masks" else "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    precision = evaluation.eval["precision"][0, :, :, 0, -1]  # IoU 0.5, all areas, 100 dets
+    per_class = [
+        float(column[column > -1].mean()) if (column > -1).any() else float("nan")
+        for column in precision.T
+    ]
+    return _named(prefix, classes, per_class, evaluation.stats[1], evaluation.stats[0])
+
+
+def _named(prefix, classes, per_class, map50, map_50_95) -> dict[str, float]:
+    metrics = {f"{prefix}ap50/{n}": v for n, v in zip(classes, per_class, strict=True)}
+    return metrics | {f"{prefix}map50": float(map50), f"{prefix}map_50_95": float(map_50_95)}
+
+
+def _size(target: Target, kind: Kind) -> dict[str, int]:
+    """The image size COCO needs to read masks."""
+    if kind != "masks":
+        return {}
+    height, width = target["masks"].shape[-2:]
+    return {"height": int(height), "width": int(width)}
+
+
+def _annotations(images: Sequence[Target], kind: Kind, *, truth: bool):
+    """COCO annotations (without ids) of every object in ``images``."""
+    for image_id, objects in enumerate(images):
+        boxes = objects["boxes"].float().cpu().reshape(-1, 4)
+        labels = objects["labels"].cpu().tolist()
+        scores = [1.0] * len(labels) if truth else objects["scores"].float().cpu().tolist()
+        masks = None
+        if kind == "masks":
+            masks = objects["masks"].cpu()
+            if not truth:  # (n, 1, H, W) probabilities
+                masks = masks[:, 0] > 0.5
+            masks = masks.numpy().astype(np.uint8)
+        for index, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
+            label, score = labels[index], scores[index]
+            annotation = {"image_id": image_id, "category_id": label, "score": score}
+            if masks is None:
+                annotation |= {"bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0)}
+            else:
+                rle = coco_mask.encode(np.asfortranarray(masks[index]))
+                annotation |= {"segmentation": rle, "area": float(coco_mask.area(rle))}
+                annotation["bbox"] = coco_mask.toBbox(rle).tolist()
+            yield annotation
 
 
 @torch.no_grad()
