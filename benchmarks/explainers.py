@@ -55,9 +55,11 @@ def build_cases(args: argparse.Namespace) -> dict[str, dict[str, Callable[[], ob
     stdevs = args.noise_level * (flat.amax(1) - flat.amin(1)).mean().item()
     copies_per_pass = max(1, args.smoothgrad_batch // args.batch)
 
-    def forward() -> object:
+    channels_last = images.contiguous(memory_format=torch.channels_last)
+
+    def forward(batch: torch.Tensor) -> object:
         with torch.inference_mode():
-            return model(images)
+            return model(batch)
 
     ours_gradcam = GradCAM(model, "layer4")
     their_gradcam = ReferenceGradCAM(model, [model.layer4])
@@ -98,7 +100,10 @@ def build_cases(args: argparse.Namespace) -> dict[str, dict[str, Callable[[], ob
         )
 
     return {
-        "forward only (ceiling)": {"torchvision": forward},
+        "forward only (ceiling)": {
+            "torchvision": lambda: forward(images),
+            "torchvision, channels-last input": lambda: forward(channels_last),
+        },
         "Grad-CAM": {
             OURS: lambda: ours_gradcam(images, ClassTarget(classes)),
             "pytorch-grad-cam": lambda: their_gradcam(images, their_targets),
