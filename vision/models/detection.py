@@ -9,6 +9,9 @@ on VGG-16 (Liu et al., ECCV 2016) and ``"ssdlite"`` SSDlite320 on MobileNetV3-La
 The R-CNNs default to anchors and input scales for Atari frames: a 210x160 frame
 is upscaled 3x (``min_size=630``) so that Breakout's 2x4-pixel ball spans 6x12
 pixels, and the anchors start at 8 pixels with ratios down to 1:10 for brick rows.
+The SSDs keep their fixed input size (300, 320) and get default boxes for the same
+objects: from 2% of the input side (the ball) up, with width:height ratios 4 and 10
+(paddle, brick rows) in place of torchvision's 2 and 3.
 
 Building never touches the network: ``weights`` (ImageNet weights of the
 backbone) load from the local torch hub cache only.
@@ -24,7 +27,7 @@ from torchvision.models.detection import (
     ssd300_vgg16,
     ssdlite320_mobilenet_v3_large,
 )
-from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.anchor_utils import AnchorGenerator, DefaultBoxGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
 from vision.models.builder import cached_weights
@@ -36,6 +39,8 @@ _FIXED_BACKBONES = {"ssd300": "vgg16", "ssdlite": "mobilenet_v3_large"}
 ANCHOR_SIZES = ((8,), (16,), (32,), (64,), (128,))  # one size per FPN level, P2 to P6
 ASPECT_RATIOS = (0.1, 0.25, 0.5, 1.0, 2.0)  # height / width
 FRAME_MIN_SIZE, FRAME_MAX_SIZE = 630, 840  # a 210x160 frame upscaled 3x (R-CNNs)
+SSD_SCALES = (0.02, 0.06, 0.12, 0.25, 0.45, 0.7, 0.95)  # default-box sizes / input side
+SSD_RATIOS = {2: 4, 3: 10}  # torchvision's width:height ratios -> ours (same count per cell)
 
 
 def list_detectors() -> list[str]:
@@ -95,18 +100,15 @@ def build_detector(
         )
     arch = backbone.removesuffix("_fpn")
     backbone_weights = _cached_weights(arch, weights)
-    if name == "ssd300":
-        return ssd300_vgg16(
+    if name in _FIXED_BACKBONES:
+        builder = ssd300_vgg16 if name == "ssd300" else ssdlite320_mobilenet_v3_large
+        ssd = builder(
             num_classes=num_classes,
             weights_backbone=backbone_weights,
             trainable_backbone_layers=trainable_backbone_layers,
         )
-    if name == "ssdlite":
-        return ssdlite320_mobilenet_v3_large(
-            num_classes=num_classes,
-            weights_backbone=backbone_weights,
-            trainable_backbone_layers=trainable_backbone_layers,
-        )
+        ssd.anchor_generator = frame_default_boxes(ssd.anchor_generator)
+        return ssd
     if trainable_backbone_layers is None:
         trainable_backbone_layers = 3 if backbone_weights is not None else 5
     features = resnet_fpn_backbone(
@@ -121,6 +123,13 @@ def build_detector(
         min_size=min_size,
         max_size=max_size,
     )
+
+
+def frame_default_boxes(stock: DefaultBoxGenerator) -> DefaultBoxGenerator:
+    """Default boxes for Atari objects with as many boxes per cell as ``stock``, so that
+    the SSD heads built for ``stock`` fit them."""
+    ratios = [[SSD_RATIOS[ratio] for ratio in level] for level in stock.aspect_ratios]
+    return DefaultBoxGenerator(ratios, scales=list(SSD_SCALES), steps=stock.steps, clip=stock.clip)
 
 
 def detector_feature_layer(name: str) -> str:
