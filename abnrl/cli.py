@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         sys.stderr.write(f"abnrl: {error}\n")
         return 2
+    except OSError as error:  # a path the checks could not foresee (a full disk, /proc, ...)
+        where = f" ({error.filename})" if error.filename else ""
+        sys.stderr.write(f"abnrl: {error.strerror or error}{where}.\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("abnrl: interrupted.\n")
         return 130

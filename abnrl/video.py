@@ -203,5 +203,7 @@ class VideoWriter:
         self._tmp.unlink(missing_ok=True)
 
     def _errors(self) -> str:
+        """ffmpeg's last error line."""
         self._ffmpeg.wait()
-        return self._ffmpeg.stderr.read().decode(errors="replace").strip() or "no message"
+        lines = self._ffmpeg.stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"

@@ -131,6 +131,10 @@ def test_error_answers(trained_run, tmp_path):
         abnrl("watch", trained_run, "--out", tmp_path / "no" / "x.mp4", check=False),
         "does not exist",
     )
+    one_sentence_exit_2(  # a folder that passes the checks but takes no files
+        abnrl("watch", trained_run, "--out", "/proc/x.mp4", "--max-frames", 8, check=False),
+        "x.mp4",
+    )
     one_sentence_exit_2(
         abnrl("train", "--run-dir", trained_run, *TINY, check=False), "already holds a run"
     )
