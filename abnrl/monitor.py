@@ -97,8 +97,9 @@ class TrainingMonitor(BaseCallback):
     def _on_training_start(self) -> None:
         self.started = self.last_time = time.time()
         self.last_steps = self.num_timesteps
-        self.next_checkpoint = self.num_timesteps + self.checkpoint_every
-        self.next_eval = self.num_timesteps + self.eval_every
+        # Multiples of the intervals, so that a run resumed often still evaluates.
+        self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
+        self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
         self.bar = tqdm(
             total=self.total_steps,
             initial=self.num_timesteps,
@@ -116,10 +117,10 @@ class TrainingMonitor(BaseCallback):
         if self.time_limit_s is not None and time.time() - self.started > self.time_limit_s:
             self.stop_requested = "time limit"
         if self.num_timesteps >= self.next_checkpoint:
-            self.next_checkpoint += self.checkpoint_every
+            self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
             self.checkpoint("latest")
         if self.evaluate is not None and self.num_timesteps >= self.next_eval:
-            self.next_eval += self.eval_every
+            self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
             self._run_evaluation()
         return self.stop_requested is None
 
@@ -168,3 +169,8 @@ class TrainingMonitor(BaseCallback):
     def _on_training_end(self) -> None:
         self.bar.close()
         signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+
+def next_multiple(steps: int, every: int) -> int:
+    """The first multiple of ``every`` above ``steps``."""
+    return (steps // every + 1) * every
