@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ from torch import Tensor, nn
 
 from abnrl.checkpoints import load_checkpoint
 from abnrl.files import write_atomic, write_json_atomic, write_text_atomic
+from abnrl.machine import cpu_model
 from abnrl.pretrained import pretrained_checkpoint
 from agents.policy_network import policy_network
 from envs import make_env
@@ -448,17 +448,6 @@ def save_png_small(path: Path, image: np.ndarray) -> None:
     if not ok:
         raise OSError(f"OpenCV could not encode {path.name} as PNG.")
     write_atomic(path, lambda tmp: tmp.write_bytes(encoded.tobytes()), suffix=".png")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -26,20 +25,10 @@ from pytorch_grad_cam import GuidedBackpropReLUModel
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torchvision.models import resnet18
 
+from abnrl.machine import cpu_model
 from vision.explain import ClassTarget, GradCAM, GuidedBackprop, InputGradient, SmoothGrad
 
 OURS = "abnrl"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def build_cases(args: argparse.Namespace) -> dict[str, dict[str, Callable[[], object]]]:
