@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from abnrl.explainers import PolicyExplainer
-from abnrl.video import FrameComposer, VideoWriter, heat_layer, info_panel
+from abnrl.video import SCALE, FrameComposer, VideoWriter, heat_layer, info_panel
 from envs import make_env
 
 EMULATOR_FPS = 60
@@ -93,7 +93,7 @@ def record_games(
                     height, width = composer.canvas.shape[:2]
                     writer = VideoWriter(out, (width, height), fps)
                 panel = info_panel(
-                    2 * frame_shape[0],
+                    SCALE * frame_shape[0],  # the info column is as tall as the game panels
                     action_names=action_names,
                     probabilities=probabilities.numpy(),
                     chosen=action,
