@@ -60,6 +60,7 @@ class TrainingMonitor(BaseCallback):
         checkpoint_every: agent steps between checkpoints.
         eval_every: agent steps between evaluations.
         time_limit_s: stop after this many seconds (None: no limit).
+        stop_at: stop at this many agent steps, before ``total_steps`` (None: no limit).
         best_score: the best evaluation mean of the run so far.
         illustrate: called after each evaluation (records an attention video).
         show_progress: draw a progress bar.
@@ -76,6 +77,7 @@ class TrainingMonitor(BaseCallback):
         checkpoint_every: int,
         eval_every: int,
         time_limit_s: float | None = None,
+        stop_at: int | None = None,
         best_score: float = -np.inf,
         illustrate: Callable[[], None] | None = None,
         show_progress: bool = True,
@@ -89,6 +91,7 @@ class TrainingMonitor(BaseCallback):
         self.checkpoint_every = checkpoint_every
         self.eval_every = eval_every
         self.time_limit_s = time_limit_s
+        self.stop_at = stop_at
         self.best_score = best_score
         self.illustrate = illustrate
         self.show_progress = show_progress
@@ -116,6 +119,8 @@ class TrainingMonitor(BaseCallback):
         self.bar.update(self.num_timesteps - self.bar.n)
         if self.time_limit_s is not None and time.time() - self.started > self.time_limit_s:
             self.stop_requested = "time limit"
+        if self.stop_at is not None and self.num_timesteps >= self.stop_at:
+            self.stop_requested = "step limit"
         if self.num_timesteps >= self.next_checkpoint:
             self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
             self.checkpoint("latest")

@@ -1,7 +1,10 @@
 """Learning sanity check: ABN-PPO on real Breakout for 300k agent steps, then 30 games.
 
-A random policy's 30 games are played in the same run. Writes the learning
-curve (PNG) and the figures (JSON) into ``--out``.
+The agent is ``abnrl train``'s default run (RL Zoo settings, learning rate and
+clip range decaying over 10M steps) stopped at 300k steps, so the check
+measures the start of the training that users run, not a run whose schedules
+were squeezed into 300k steps. A random policy's 30 games are played in the
+same run. Writes the learning curve (PNG) and the figures (JSON) into ``--out``.
 
     python benchmarks/learning_check.py --steps 300000 --out runs/learning-check
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from abnrl.checkpoints import load_checkpoint
-from abnrl.commands.train import TrainConfig
+from abnrl.commands.train import DEFAULT_TOTAL_STEPS, TrainConfig
 from abnrl.commands.train import run as train
 from abnrl.evaluation import evaluate
 from abnrl.plots import plot_learning_curves
@@ -37,6 +40,12 @@ class RandomAgent:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300_000)
+    parser.add_argument(
+        "--schedule-steps",
+        type=int,
+        default=DEFAULT_TOTAL_STEPS,
+        help="agent steps over which the learning rate and clip range decay",
+    )
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0)
@@ -52,7 +61,8 @@ def main() -> None:
     run_dir = RunDir(args.out)
     started = time.time()
     config = TrainConfig(
-        total_steps=args.steps,
+        total_steps=args.schedule_steps,
+        stop_at=args.steps,
         run_dir=args.out,
         device=args.device,
         threads=args.threads,
@@ -63,7 +73,7 @@ def main() -> None:
     if run_dir.latest.exists():
         config = TrainConfig(
             resume=args.out,
-            total_steps=args.steps,
+            stop_at=args.steps,
             device=args.device,
             threads=args.threads,
             progress=False,
@@ -77,6 +87,7 @@ def main() -> None:
     results = {
         "protocol": "classic",
         "agent_steps": model.num_timesteps,
+        "schedule_steps": args.schedule_steps,
         "episodes": args.episodes,
         "device": str(model.device),
         "train_seconds": round(train_seconds),

@@ -1,7 +1,10 @@
 """Frames/s of ``abnrl watch`` end to end (policy, map, overlay, encoding), per explainer.
 
 "none" is a plain gameplay recording (policy and video, no heat map): the ABN
-map's cost is its time over that one. Real time is 60 frames/s.
+map's cost is its time over that one. Real time is 60 frames/s. Besides wall
+time, each recording's CPU time per frame is split between this process
+(policy, map, drawing, colour conversion) and the ffmpeg encoder, so the cost
+of the map can be told apart from the cost of encoding its panel.
 
     python benchmarks/watch_fps.py --frames 1200
 """
@@ -9,36 +12,77 @@ map's cost is its time over that one. Real time is 60 frames/s.
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from abnrl.commands.watch import WatchConfig
 from abnrl.commands.watch import run as watch
 
 
-def frames_per_second(explainer: str, frames: int, folder: Path) -> float:
-    config = WatchConfig(pretrained=True, explainer=explainer, max_frames=frames,
-                         out=folder / f"{explainer}.mp4", device="cpu")
+@dataclass
+class Measurement:
+    frames_per_second: float
+    recorder_ms: float
+    """CPU milliseconds per frame in this process."""
+    encoder_ms: float
+    """CPU milliseconds per frame in ffmpeg."""
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(explainer: str, frames: int, folder: Path) -> Measurement:
+    config = WatchConfig(
+        pretrained=True,
+        explainer=explainer,
+        max_frames=frames,
+        out=folder / f"{explainer}.mp4",
+        device="cpu",
+    )
+    recorder = _cpu_seconds(resource.RUSAGE_SELF)
+    encoder = _cpu_seconds(resource.RUSAGE_CHILDREN)  # ffmpeg, once it has been waited for
     start = time.perf_counter()
     watch(config)
-    return frames / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return Measurement(
+        frames / seconds,
+        (_cpu_seconds(resource.RUSAGE_SELF) - recorder) / frames * 1e3,
+        (_cpu_seconds(resource.RUSAGE_CHILDREN) - encoder) / frames * 1e3,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1200)
-    parser.add_argument("--explainers", nargs="+",
-                        default=["none", "abn", "gradcam", "perturbation"])
+    parser.add_argument(
+        "--explainers", nargs="+", default=["none", "abn", "gradcam", "perturbation"]
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        rates = {e: frames_per_second(e, args.frames, Path(folder)) for e in args.explainers}
-    print("| explainer | frames/s | x real time (60 fps) |")
-    print("|---|---|---|")
-    for name, rate in rates.items():
-        print(f"| {name} | {rate:.0f} | {rate / 60:.2f}x |")
-    if "none" in rates and "abn" in rates:
-        print(f"ABN map cost over a plain recording: {rates['none'] / rates['abn'] - 1:+.1%}")
+        results = {e: measure(e, args.frames, Path(folder)) for e in args.explainers}
+    print(
+        "| explainer | frames/s | x real time (60 fps) | recorder CPU ms/frame "
+        "| encoder CPU ms/frame |"
+    )
+    print("|---|---|---|---|---|")
+    for name, m in results.items():
+        print(
+            f"| {name} | {m.frames_per_second:.0f} | {m.frames_per_second / 60:.2f}x "
+            f"| {m.recorder_ms:.2f} | {m.encoder_ms:.2f} |"
+        )
+    if "none" in results and "abn" in results:
+        plain, abn = results["none"], results["abn"]
+        print(
+            f"ABN map cost over a plain recording: wall time "
+            f"{plain.frames_per_second / abn.frames_per_second - 1:+.1%}, recorder CPU "
+            f"{abn.recorder_ms / plain.recorder_ms - 1:+.1%}, encoder CPU "
+            f"{abn.encoder_ms / plain.encoder_ms - 1:+.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -70,6 +70,10 @@ class TrainConfig:
     videos/ and TensorBoard (0: none)."""
     time_limit_min: float | None = None
     """Stop cleanly, with a checkpoint, after this many minutes (on --resume: this session's)."""
+    stop_at: int | None = None
+    """Stop cleanly, with a checkpoint, at this many agent steps; the learning-rate and clip
+    schedules still span --total-steps (e.g. the first 1M steps of a 10M run). Not kept
+    for --resume."""
     threads: int = 0
     """CPU threads for the emulators and torch; 0 uses every core."""
     progress: bool = True
@@ -77,7 +81,7 @@ class TrainConfig:
 
 
 # Fields a --resume may change; all others come from the run's saved config.
-RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "threads", "progress")
+RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
 
 
 def _validate(config: TrainConfig) -> None:
@@ -99,7 +103,7 @@ def _validate(config: TrainConfig) -> None:
         raise UserError(str(error)) from error
     if config.device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
-    for name in ("total_steps", "n_envs", "n_steps", "batch_size"):
+    for name in ("total_steps", "stop_at", "n_envs", "n_steps", "batch_size"):
         value = getattr(config, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
@@ -133,6 +137,7 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise UserError(f"{path} is not a readable run config ({error}).") from error
     config.run_dir = run_dir
+    config.stop_at = None
     for name in RESUME_OVERRIDES:
         value = getattr(overrides, name)
         if value is not None and value != getattr(TrainConfig, name, None):
@@ -222,11 +227,15 @@ def run(config: TrainConfig) -> int:
         checkpoint_every=config.checkpoint_every,
         eval_every=config.eval_every or 1,
         time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
+        stop_at=config.stop_at,
         best_score=_best_score(run_dir.evaluations),
         illustrate=illustrate if config.video_frames > 0 else None,
         show_progress=config.progress,
     )
+    # learn() gets the whole schedule's remainder; the monitor stops at --stop-at.
     remaining = config.total_steps - model.num_timesteps
+    if config.stop_at is not None and model.num_timesteps >= config.stop_at:
+        remaining, monitor.stop_requested = 0, "step limit"
     started = time.time()
     interrupted = False
     if remaining > 0:

@@ -105,6 +105,24 @@ def test_resume_after_sigkill_continues_from_the_checkpoint(tmp_path):
     assert resumed and min(resumed) > saved, "the resumed run counts on from the checkpoint"
 
 
+def test_stop_at_keeps_the_whole_runs_schedule(tmp_path):
+    run_dir = tmp_path / "first-part"
+    checkpoint = run_dir / "checkpoints" / "latest.zip"
+    result = abnrl(
+        "train", "--total-steps", 1_000_000, "--stop-at", 64, "--run-dir", run_dir, *TINY
+    )
+    assert "step limit: 64 steps" in result.stderr
+    assert "--resume" in result.stderr
+    data, _, _ = load_from_zip_file(checkpoint, device="cpu")
+    assert data["num_timesteps"] == 64
+    # The learning rate decays over the 1M steps asked for, not over the 64 trained.
+    assert data["_current_progress_remaining"] > 0.99
+    assert "stop_at" in json.loads((run_dir / "config.json").read_text())
+    # --stop-at is not kept: a resume without it trains on (here to a new total).
+    abnrl("train", "--resume", run_dir, "--total-steps", 96)
+    assert steps_in(checkpoint) >= 96
+
+
 def one_sentence_exit_2(result, *phrases):
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip().splitlines()
