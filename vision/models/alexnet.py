@@ -19,11 +19,12 @@ the last pool), and the perception branch is ``block3``, ``avgpool`` and ``class
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Unpack
 
 from torch import Tensor, nn
 
 from vision.models.abn import StageSplit
-from vision.models.builder import Weights, finish, resolve_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
 from vision.norm import NormFactory, make_norm
 
 
@@ -95,30 +96,11 @@ def alexnet_split(model: AlexNet) -> StageSplit:
     )
 
 
-def alexnet(
-    *,
-    num_classes: int = 1000,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
-) -> nn.Module:
+def alexnet(**options: Unpack[BuildOptions]) -> nn.Module:
     """AlexNet as published, with LRN (see the module docstring); no pretrained weights exist.
 
     Args: see ``vision.models.builder.BuildOptions``.
     """
-    kind = resolve_norm(norm, "lrn")
-    model = AlexNet(num_classes=num_classes, norm=make_norm(kind, groups=groups))
-    return finish(
-        model,
-        arch="alexnet",
-        split=alexnet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm=kind,
-        published_norm="lrn",
-        has_weights=False,
-    )
+    resolved = resolve_options("alexnet", has_weights=False, published_norm="lrn", **options)
+    model = AlexNet(num_classes=resolved.num_classes, norm=resolved.norm_layer())
+    return finish(model, resolved, split=alexnet_split)

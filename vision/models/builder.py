@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlparse
@@ -14,7 +15,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from vision.models.abn import StageSplit, attention_branch_network
-from vision.norm import NORM_KINDS, convert_batchnorm, make_norm
+from vision.norm import NORM_KINDS, NormFactory, convert_batchnorm, make_norm
 
 Weights = str | WeightsEnum | None
 
@@ -41,59 +42,91 @@ class BuildOptions(TypedDict, total=False):
     weights: Weights
 
 
-def resolve_norm(norm: str | None, published: str) -> str:
-    """The normalization kind to build: ``norm``, or the ``published`` one when None."""
-    kind = published if norm is None else norm
-    if kind not in NORM_KINDS:
-        raise ValueError(f"Unknown normalization {kind!r}; choose one of {', '.join(NORM_KINDS)}.")
-    return kind
+@dataclass(frozen=True)
+class ResolvedOptions:
+    """One builder call's options, checked, with the family's defaults filled in.
 
-
-def finish(
-    model: nn.Module,
-    *,
-    arch: str,
-    split: Callable[[nn.Module], StageSplit],
-    num_classes: int,
-    abn: bool,
-    norm: str,
-    groups: int,
-    weights: Weights,
-    built_norm: str,
-    published_norm: str,
-    has_weights: bool,
-) -> nn.Module:
-    """Load weights, set the normalization and wrap in ABN: the common end of every builder.
-
-    Args:
-        model: the plain classifier as its constructor built it.
+    Attributes:
         arch: the model's registry name (and torchvision's, where weights exist).
-        split: where the family attaches the attention branch.
-        num_classes: number of classes of ``model``.
-        abn: wrap ``model`` into an Attention Branch Network.
-        norm: the normalization kind asked for.
+        num_classes: number of classes K.
+        abn: wrap the classifier into an Attention Branch Network.
+        norm: the normalization kind to build (``norm=None`` resolved to the published one).
         groups: upper bound for GroupNorm's group count.
         weights: torchvision weights to load from the local cache, or None.
-        built_norm: the normalization ``model`` was constructed with; BatchNorm is
-            converted to ``norm`` here when they differ.
-        published_norm: the normalization the published weights were trained with.
-        has_weights: whether torchvision publishes weights for ``arch``.
     """
+
+    arch: str
+    num_classes: int
+    abn: bool
+    norm: str
+    groups: int
+    weights: Weights
+
+    def norm_layer(self) -> NormFactory:
+        """The factory of the normalization layers to build."""
+        return make_norm(self.norm, groups=self.groups)
+
+
+def resolve_options(
+    arch: str,
+    *,
+    has_weights: bool,
+    published_norm: str = "bn",
+    default_classes: int = 1000,
+    num_classes: int | None = None,
+    abn: bool = False,
+    norm: str | None = None,
+    groups: int = 32,
+    weights: Weights = None,
+) -> ResolvedOptions:
+    """Check a builder's options (``BuildOptions``) and fill in the family's defaults.
+
+    Args:
+        arch: the model's registry name (and torchvision's, where weights exist).
+        has_weights: whether torchvision publishes weights for ``arch``.
+        published_norm: the normalization the architecture was published (and its
+            weights trained) with; ``norm=None`` builds it.
+        default_classes: the number of classes when ``num_classes`` is not given.
+        num_classes, abn, norm, groups, weights: the builder's options.
+
+    Raises:
+        ValueError: unknown normalization, or weights that do not exist or do not
+            fit the normalization.
+    """
+    kind = published_norm if norm is None else norm
+    if kind not in NORM_KINDS:
+        raise ValueError(f"Unknown normalization {kind!r}; choose one of {', '.join(NORM_KINDS)}.")
     if weights is not None:
         if not has_weights:
             raise ValueError(f"No pretrained weights exist for {arch}.")
-        if norm != published_norm:
+        if kind != published_norm:
             raise ValueError(
                 f"The weights of {arch} need norm={published_norm!r}; build with it, then "
                 "convert with vision.norm.convert_batchnorm."
             )
-        load_local_weights(model, arch, weights)
-    if built_norm != norm:
-        model = convert_batchnorm(model, norm, groups=groups)
-    if not abn:
+    classes = default_classes if num_classes is None else num_classes
+    return ResolvedOptions(arch, classes, abn, kind, groups, weights)
+
+
+def finish(
+    model: nn.Module, options: ResolvedOptions, *, split: Callable[[nn.Module], StageSplit]
+) -> nn.Module:
+    """Load weights, set the normalization and wrap in ABN: the common end of every builder.
+
+    Args:
+        model: the plain classifier as its constructor built it, with
+            ``options.norm_layer()`` or, where the constructor has no choice, with
+            BatchNorm, which is converted to ``options.norm`` here.
+        options: the call's options from ``resolve_options``.
+        split: where the family attaches the attention branch.
+    """
+    if options.weights is not None:
+        load_local_weights(model, options.arch, options.weights)
+    model = convert_batchnorm(model, options.norm, groups=options.groups)
+    if not options.abn:
         return model
     return attention_branch_network(
-        split(model), num_classes=num_classes, norm=make_norm(norm, groups=groups)
+        split(model), num_classes=options.num_classes, norm=options.norm_layer()
     )
 
 

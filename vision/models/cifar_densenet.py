@@ -14,46 +14,33 @@ from typing import Unpack
 from torch import nn
 from torchvision.models.densenet import DenseNet
 
-from vision.models.builder import BuildOptions, Weights
-from vision.models.densenet import build_densenet
+from vision.models.builder import BuildOptions, finish, resolve_options
+from vision.models.densenet import densenet_split
 
 
-def cifar_densenet_bc(
-    depth: int,
-    growth_rate: int,
-    *,
-    num_classes: int = 10,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
-) -> nn.Module:
+def cifar_densenet_bc(depth: int, growth_rate: int, **options: Unpack[BuildOptions]) -> nn.Module:
     """DenseNet-BC with ``depth`` L (100, 190, 250, ...; L = 6n + 4) and growth rate k.
 
     Args:
         depth: L, the number of layers; (L - 4) must be divisible by 6.
         growth_rate: k, the channels each layer adds.
-        num_classes, abn, norm, groups, weights: see ``vision.models.builder.BuildOptions``.
+        **options: see ``vision.models.builder.BuildOptions``.
     """
     if depth < 10 or (depth - 4) % 6:
         raise ValueError(f"DenseNet-BC depth must be 6n + 4 with n >= 1, not {depth}.")
+    resolved = resolve_options(
+        f"cifar_densenet_bc{depth}_{growth_rate}", has_weights=False, default_classes=10, **options
+    )
     layers_per_block = (depth - 4) // 6
     stem = 2 * growth_rate
-    model = DenseNet(growth_rate, (layers_per_block,) * 3, stem, bn_size=4, num_classes=num_classes)
+    model = DenseNet(
+        growth_rate, (layers_per_block,) * 3, stem, bn_size=4, num_classes=resolved.num_classes
+    )
     model.features.conv0 = nn.Conv2d(3, stem, kernel_size=3, padding=1, bias=False)
     nn.init.kaiming_normal_(model.features.conv0.weight)
     for name in ("norm0", "relu0", "pool0"):
         delattr(model.features, name)
-    return build_densenet(
-        model,
-        arch=f"cifar_densenet_bc{depth}_{growth_rate}",
-        num_classes=num_classes,
-        abn=abn,
-        norm=norm,
-        groups=groups,
-        weights=weights,
-        has_weights=False,
-    )
+    return finish(model, resolved, split=densenet_split)
 
 
 def cifar_densenet_bc22_12(**options: Unpack[BuildOptions]) -> nn.Module:

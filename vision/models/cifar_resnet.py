@@ -21,8 +21,8 @@ from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from vision.models.abn import StageSplit
-from vision.models.builder import BuildOptions, Weights, finish, resolve_norm
-from vision.norm import NormFactory, make_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
+from vision.norm import NormFactory
 
 
 class CifarResNet(nn.Module):
@@ -119,37 +119,21 @@ def build_cifar_resnet(
     stem_channels: int,
     cardinality: int = 1,
     width_per_group: int = 64,
-    num_classes: int = 10,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
+    **options: Unpack[BuildOptions],
 ) -> nn.Module:
     """Build a ``CifarResNet`` (plain or ABN) with the registry's options."""
-    kind = resolve_norm(norm, "bn")
+    resolved = resolve_options(arch, has_weights=False, default_classes=10, **options)
     model = CifarResNet(
         block,
         blocks_per_stage,
         planes,
         stem_channels=stem_channels,
-        num_classes=num_classes,
+        num_classes=resolved.num_classes,
         cardinality=cardinality,
         width_per_group=width_per_group,
-        norm=make_norm(kind, groups=groups),
+        norm=resolved.norm_layer(),
     )
-    return finish(
-        model,
-        arch=arch,
-        split=cifar_resnet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm=kind,
-        published_norm="bn",
-        has_weights=False,
-    )
+    return finish(model, resolved, split=cifar_resnet_split)
 
 
 def cifar_resnet(depth: int, **options: Unpack[BuildOptions]) -> nn.Module:

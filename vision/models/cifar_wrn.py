@@ -19,8 +19,8 @@ from typing import Unpack
 from torch import Tensor, nn
 
 from vision.models.abn import StageSplit
-from vision.models.builder import BuildOptions, Weights, finish, resolve_norm
-from vision.norm import NormFactory, make_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
+from vision.norm import NormFactory
 
 
 class WideBasicBlock(nn.Module):
@@ -120,11 +120,7 @@ def cifar_wrn(
     widen_factor: int,
     *,
     dropout: float = 0.0,
-    num_classes: int = 10,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
+    **options: Unpack[BuildOptions],
 ) -> nn.Module:
     """WRN-``depth``-``widen_factor`` (e.g. 28-10; the paper adds dropout 0.3 on CIFAR).
 
@@ -132,29 +128,19 @@ def cifar_wrn(
         depth: d = 6n + 4.
         widen_factor: k, the width multiplier.
         dropout: dropout probability between a block's two convolutions.
-        num_classes, abn, norm, groups, weights: see ``vision.models.builder.BuildOptions``.
+        **options: see ``vision.models.builder.BuildOptions``.
     """
-    kind = resolve_norm(norm, "bn")
+    resolved = resolve_options(
+        f"cifar_wrn{depth}_{widen_factor}", has_weights=False, default_classes=10, **options
+    )
     model = WideResNet(
         depth,
         widen_factor,
-        num_classes=num_classes,
+        num_classes=resolved.num_classes,
         dropout=dropout,
-        norm=make_norm(kind, groups=groups),
+        norm=resolved.norm_layer(),
     )
-    return finish(
-        model,
-        arch=f"cifar_wrn{depth}_{widen_factor}",
-        split=wide_resnet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm=kind,
-        published_norm="bn",
-        has_weights=False,
-    )
+    return finish(model, resolved, split=wide_resnet_split)
 
 
 def cifar_wrn16_8(**options: Unpack[BuildOptions]) -> nn.Module:

@@ -18,34 +18,7 @@ from torch import nn
 from torchvision.models.densenet import DenseNet
 
 from vision.models.abn import StageSplit
-from vision.models.builder import BuildOptions, Weights, finish, resolve_norm
-
-
-def build_densenet(
-    model: DenseNet,
-    *,
-    arch: str,
-    num_classes: int,
-    abn: bool,
-    norm: str | None,
-    groups: int,
-    weights: Weights,
-    has_weights: bool,
-) -> nn.Module:
-    """Finish a torchvision ``DenseNet`` built with BatchNorm: weights, norm, ABN."""
-    return finish(
-        model,
-        arch=arch,
-        split=densenet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=resolve_norm(norm, "bn"),
-        groups=groups,
-        weights=weights,
-        built_norm="bn",
-        published_norm="bn",
-        has_weights=has_weights,
-    )
+from vision.models.builder import BuildOptions, finish, resolve_options
 
 
 def densenet_split(model: DenseNet) -> StageSplit:
@@ -75,24 +48,11 @@ def _densenet(
     growth_rate: int,
     block_config: tuple[int, int, int, int],
     num_init_features: int,
-    *,
-    num_classes: int = 1000,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
+    **options: Unpack[BuildOptions],
 ) -> nn.Module:
-    model = DenseNet(growth_rate, block_config, num_init_features, num_classes=num_classes)
-    return build_densenet(
-        model,
-        arch=arch,
-        num_classes=num_classes,
-        abn=abn,
-        norm=norm,
-        groups=groups,
-        weights=weights,
-        has_weights=True,
-    )
+    resolved = resolve_options(arch, has_weights=True, **options)
+    model = DenseNet(growth_rate, block_config, num_init_features, num_classes=resolved.num_classes)
+    return finish(model, resolved, split=densenet_split)
 
 
 def densenet121(**options: Unpack[BuildOptions]) -> nn.Module:

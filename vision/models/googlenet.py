@@ -13,13 +13,14 @@ perception branch is ``inception5``, ``avgpool``, ``dropout`` and ``fc``.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Unpack
 
 import torch
 from torch import Tensor, nn
 from torchvision.models.googlenet import GoogLeNet
 
 from vision.models.abn import StageSplit
-from vision.models.builder import Weights, finish, resolve_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
 
 # The per-channel affine map GoogLeNet's torchvision weights apply to ImageNet-normalized
 # input, turning it into the [-1, 1] scaling those (ported) weights were trained on.
@@ -68,35 +69,16 @@ def googlenet_split(model: GoogLeNet) -> StageSplit:
     )
 
 
-def googlenet(
-    *,
-    num_classes: int = 1000,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
-) -> nn.Module:
+def googlenet(**options: Unpack[BuildOptions]) -> nn.Module:
     """GoogLeNet (Inception v1) without auxiliary classifiers.
 
     Args: see ``vision.models.builder.BuildOptions``.
     """
-    kind = resolve_norm(norm, "bn")
+    resolved = resolve_options("googlenet", has_weights=True, **options)
     model = GoogLeNet(
-        num_classes=num_classes,
+        num_classes=resolved.num_classes,
         aux_logits=False,
-        transform_input=weights is not None,
+        transform_input=resolved.weights is not None,
         init_weights=True,
     )
-    return finish(
-        model,
-        arch="googlenet",
-        split=googlenet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm="bn",
-        published_norm="bn",
-        has_weights=True,
-    )
+    return finish(model, resolved, split=googlenet_split)

@@ -15,8 +15,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from vision.models.abn import StageSplit
-from vision.models.builder import BuildOptions, Weights, finish, resolve_norm
-from vision.norm import make_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
 
 
 def _resnet(
@@ -24,37 +23,21 @@ def _resnet(
     block: type[BasicBlock | Bottleneck],
     layers: list[int],
     *,
-    num_classes: int = 1000,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
     has_weights: bool = True,
     cardinality: int = 1,
     width_per_group: int = 64,
+    **options: Unpack[BuildOptions],
 ) -> nn.Module:
-    kind = resolve_norm(norm, "bn")
+    resolved = resolve_options(arch, has_weights=has_weights, **options)
     model = ResNet(
         block,
         layers,
-        num_classes=num_classes,
+        num_classes=resolved.num_classes,
         groups=cardinality,
         width_per_group=width_per_group,
-        norm_layer=make_norm(kind, groups=groups),
+        norm_layer=resolved.norm_layer(),
     )
-    return finish(
-        model,
-        arch=arch,
-        split=resnet_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm=kind,
-        published_norm="bn",
-        has_weights=has_weights,
-    )
+    return finish(model, resolved, split=resnet_split)
 
 
 def resnet_split(model: ResNet) -> StageSplit:

@@ -18,38 +18,23 @@ from torch import nn
 from torchvision.models.vgg import VGG, cfgs
 
 from vision.models.abn import StageSplit
-from vision.models.builder import BuildOptions, Weights, finish, resolve_norm
-from vision.norm import NormFactory, make_norm
+from vision.models.builder import BuildOptions, finish, resolve_options
+from vision.norm import NormFactory
 
 _CONFIG_OF_DEPTH = {11: "A", 13: "B", 16: "D", 19: "E"}
 
 
-def _vgg(
-    depth: int,
-    published_norm: str,
-    *,
-    num_classes: int = 1000,
-    abn: bool = False,
-    norm: str | None = None,
-    groups: int = 32,
-    weights: Weights = None,
-) -> nn.Module:
-    kind = resolve_norm(norm, published_norm)
-    norm_layer = None if kind == "none" else make_norm(kind, groups=groups)
-    model = VGG(_conv_layers(cfgs[_CONFIG_OF_DEPTH[depth]], norm_layer), num_classes=num_classes)
-    return finish(
-        model,
-        arch=f"vgg{depth}" + ("_bn" if published_norm == "bn" else ""),
-        split=vgg_split,
-        num_classes=num_classes,
-        abn=abn,
-        norm=kind,
-        groups=groups,
-        weights=weights,
-        built_norm=kind,
-        published_norm=published_norm,
+def _vgg(depth: int, published_norm: str, **options: Unpack[BuildOptions]) -> nn.Module:
+    resolved = resolve_options(
+        f"vgg{depth}" + ("_bn" if published_norm == "bn" else ""),
         has_weights=True,
+        published_norm=published_norm,
+        **options,
     )
+    norm_layer = None if resolved.norm == "none" else resolved.norm_layer()
+    layers = _conv_layers(cfgs[_CONFIG_OF_DEPTH[depth]], norm_layer)
+    model = VGG(layers, num_classes=resolved.num_classes)
+    return finish(model, resolved, split=vgg_split)
 
 
 def _conv_layers(config: list[int | str], norm: NormFactory | None) -> nn.Sequential:
