@@ -13,6 +13,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 
 from abnrl.recording import record_games
 from abnrl.run_dir import RunDir
+from abnrl.video import FrameComposer
 from agents.policy import ABNPolicy
 from agents.policy_network import policy_network
 
@@ -33,9 +34,9 @@ def record_attention(
     frames: list[np.ndarray] = []
     written = itertools.count()
 
-    def keep(frame: np.ndarray) -> None:
+    def keep(composer: FrameComposer) -> None:
         if next(written) % VIDEO_STRIDE == 0:
-            frames.append(frame[::2, ::2].copy())
+            frames.append(composer.rgb()[::2, ::2].copy())
 
     out = run_dir.videos / f"attention-{model.num_timesteps:09d}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from abnrl.explainers import PolicyExplainer
-from abnrl.video import SCALE, FrameComposer, VideoWriter, heat_layer, info_panel
+from abnrl.video import SCALE, FrameComposer, VideoWriter, info_panel
 from envs import make_env
 
 EMULATOR_FPS = 60
@@ -40,7 +39,7 @@ def record_games(
     fps: int = EMULATOR_FPS,
     deterministic: bool = False,
     seed: int = 0,
-    on_frame: Callable[[np.ndarray], None] | None = None,
+    on_frame: Callable[[FrameComposer], None] | None = None,
 ) -> Recording:
     """Play ``episodes`` games and write them to ``out`` (MP4, atomically).
 
@@ -56,8 +55,8 @@ def record_games(
         fps: 60 keeps every emulator frame, 30 every second one.
         deterministic: take the most probable action instead of sampling.
         seed: seed of the games and of the action sampling.
-        on_frame: called with every composed frame written (e.g. to log it); the
-            array is reused for the next frame, so copy what you keep.
+        on_frame: called after every frame written with the composer, whose
+            ``rgb()`` is that frame (e.g. to log it).
     """
     device = next(network.parameters()).device
     heat_makers = [PolicyExplainer.create(name, network) for name in explainers]
@@ -90,8 +89,7 @@ def record_games(
                 frame_shape = pending[0].shape[:2]
                 if composer is None:
                     composer = FrameComposer(frame_shape, titles)
-                    height, width = composer.canvas.shape[:2]
-                    writer = VideoWriter(out, (width, height), fps)
+                    writer = VideoWriter(out, (composer.width, composer.height), fps)
                 panel = info_panel(
                     SCALE * frame_shape[0],  # the info column is as tall as the game panels
                     action_names=action_names,
@@ -102,13 +100,12 @@ def record_games(
                     lives=info["lives"],
                     step=len(values),
                 )
-                composer.set_step([heat_layer(m, frame_shape) for m in maps], panel)
+                composer.set_step(maps, panel)
                 for frame in pending:  # this step's map is held over the frames it covers
                     if seen % keep_every == 0:
-                        composed = composer.compose(frame)
-                        writer.write(composed)
+                        writer.write(composer.compose(frame))
                         if on_frame is not None:
-                            on_frame(composed)
+                            on_frame(composer)
                     seen += 1
                 pending = []
                 score += reward

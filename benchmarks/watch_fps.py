@@ -6,16 +6,17 @@ time, each recording's CPU time per frame is split between this process
 (policy, map, drawing, colour conversion) and the ffmpeg encoder, so the cost
 of the map can be told apart from the cost of encoding its panel.
 
-    python benchmarks/watch_fps.py --frames 1200
+    python benchmarks/watch_fps.py --frames 1200 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from abnrl.commands.watch import WatchConfig
@@ -56,15 +57,35 @@ def measure(explainer: str, frames: int, folder: Path) -> Measurement:
     )
 
 
+def median(measurements: list[Measurement]) -> Measurement:
+    """Each field's median over repeated recordings."""
+    return Measurement(
+        *(
+            statistics.median(getattr(m, field.name) for m in measurements)
+            for field in fields(Measurement)
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1200)
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="record each explainer this many times, in turn; the medians are reported",
+    )
+    parser.add_argument(
         "--explainers", nargs="+", default=["none", "abn", "gradcam", "perturbation"]
     )
     args = parser.parse_args()
+    runs: dict[str, list[Measurement]] = {e: [] for e in args.explainers}
     with tempfile.TemporaryDirectory() as folder:
-        results = {e: measure(e, args.frames, Path(folder)) for e in args.explainers}
+        for _ in range(args.repeats):
+            for explainer in args.explainers:
+                runs[explainer].append(measure(explainer, args.frames, Path(folder)))
+    results = {e: median(measurements) for e, measurements in runs.items()}
     print(
         "| explainer | frames/s | x real time (60 fps) | recorder CPU ms/frame "
         "| encoder CPU ms/frame |"

@@ -24,7 +24,7 @@ Colormap = str | int
 
 
 @lru_cache
-def _colormap_table(colormap: Colormap) -> np.ndarray:
+def colormap_table(colormap: Colormap) -> np.ndarray:
     """(256, 3) uint8 RGB colours of an OpenCV colormap."""
     code = colormap
     if isinstance(colormap, str):
@@ -71,7 +71,7 @@ def colorize(maps: np.ndarray | torch.Tensor, colormap: Colormap = "jet") -> np.
     """Colour maps with values in [0, 1] (clipped): (..., H, W) -> (..., H, W, 3) uint8 RGB."""
     values = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
     levels = np.rint(np.clip(values.astype(np.float32), 0.0, 1.0) * 255).astype(np.uint8)
-    return _colormap_table(colormap)[levels]
+    return colormap_table(colormap)[levels]
 
 
 def overlay(

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from abnrl.video import INFO_WIDTH, SCALE, FrameComposer, VideoWriter, blend, heat_layer
+from abnrl.video import HEAT_ALPHA, INFO_WIDTH, SCALE, FrameComposer, VideoWriter
+from vision.overlay import overlay
 
 
 def read_frames(path):
@@ -17,33 +18,42 @@ def read_frames(path):
         frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
 
 
+def i420(rgb):
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+
+
 def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (210, 160, 3), dtype=np.uint8)
-    layer = heat_layer(rng.random((9, 9)), (210, 160))
-    info = np.full((210 * SCALE, INFO_WIDTH, 3), 7, dtype=np.uint8)
+    heat_map = rng.random((9, 9))
+    info = np.full((210 * SCALE, INFO_WIDTH, 3), 90, dtype=np.uint8)
     composer = FrameComposer((210, 160), ["game", "ABN attention", "agent"])
-    composer.set_step([layer], info)
-    canvas = composer.compose(frame)
+    composer.set_step([heat_map], info)
+    planes = composer.compose(frame)
+    canvas = composer.rgb()
 
     title, height, width, gap = 20, 210 * SCALE, 160 * SCALE, 4
     assert canvas.shape == (title + height, 2 * width + INFO_WIDTH + 2 * gap, 3)
-    game = canvas[title:, :width]
-    heat = canvas[title:, width + gap : 2 * width + gap]
-    np.testing.assert_array_equal(game[::SCALE, ::SCALE], frame)
-    np.testing.assert_array_equal(heat[::SCALE, ::SCALE], blend(frame, layer))
-    np.testing.assert_array_equal(canvas[title:, -INFO_WIDTH:], info)
+    assert planes.shape == (canvas.shape[0] * canvas.shape[1] * 3 // 2,)
+    game = canvas[title:, :width].astype(int)
+    heat = canvas[title:, width + gap : 2 * width + gap].astype(int)
+    # Each game pixel fills a SCALE x SCALE block; colours survive Y, Cb, Cr within rounding.
+    np.testing.assert_array_equal(game[::SCALE, ::SCALE], game[1::SCALE, 1::SCALE])
+    assert np.abs(game[::SCALE, ::SCALE] - frame).max() <= 3
+    resized = cv2.resize(heat_map.astype(np.float32), (160, 210), interpolation=cv2.INTER_LINEAR)
+    expected = overlay(frame, resized, alpha=HEAT_ALPHA)
+    assert np.abs(heat[::SCALE, ::SCALE] - expected).max() <= 4
+    assert np.abs(canvas[title:, -INFO_WIDTH:].astype(int) - 90).max() <= 1
     assert canvas[:title].any(), "titles are drawn"
 
-    next_frame = np.zeros_like(frame)
-    assert composer.compose(next_frame) is canvas, "one canvas is reused"
-    assert not canvas[title:, :width].any()
+    assert composer.compose(np.zeros_like(frame)) is planes, "one frame buffer is reused"
+    assert composer.rgb()[title:, :width].max() <= 2
 
 
-def test_composer_wants_one_heat_layer_per_heat_title():
+def test_composer_wants_one_heat_map_per_heat_title():
     composer = FrameComposer((210, 160), ["game", "ABN attention", "Grad-CAM", "agent"])
-    with pytest.raises(ValueError, match="Expected 2 heat layers"):
-        composer.set_step([np.zeros((210, 160, 3), np.uint8)], np.zeros((420, 320, 3), np.uint8))
+    with pytest.raises(ValueError, match="Expected 2 heat maps"):
+        composer.set_step([np.zeros((9, 9))], np.zeros((420, 320, 3), np.uint8))
 
 
 def test_writer_keeps_colours_and_frame_count(tmp_path):
@@ -51,7 +61,7 @@ def test_writer_keeps_colours_and_frame_count(tmp_path):
     colours = [(220, 30, 30), (30, 200, 40), (40, 50, 210)]
     writer = VideoWriter(out, (64, 48), fps=30)
     for colour in colours * 4:
-        writer.write(np.full((48, 64, 3), colour, dtype=np.uint8))
+        writer.write(i420(np.full((48, 64, 3), colour, dtype=np.uint8)))
     assert not out.exists(), "the MP4 appears only when complete"
     writer.close()
 
@@ -68,9 +78,20 @@ def test_writer_rejects_odd_sizes_and_wrong_frames_and_aborts_cleanly(tmp_path):
     out = tmp_path / "old.mp4"
     out.write_bytes(b"an earlier video")
     writer = VideoWriter(out, (64, 48), fps=30)
-    writer.write(np.zeros((48, 64, 3), np.uint8))
-    with pytest.raises(ValueError, match="shape"):
+    writer.write(i420(np.zeros((48, 64, 3), np.uint8)))
+    with pytest.raises(ValueError, match="bytes of Y, Cb and Cr"):
         writer.write(np.zeros((64, 48, 3), np.uint8))
     writer.abort()
     assert out.read_bytes() == b"an earlier video"
     assert [p.name for p in tmp_path.iterdir()] == ["old.mp4"]
+
+
+def test_writer_reports_an_encoder_that_stopped(tmp_path):
+    writer = VideoWriter(tmp_path / "missing-folder" / "out.mp4", (64, 48), fps=30)
+    frame = i420(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(OSError, match="ffmpeg"):
+        for _ in range(200):
+            writer.write(frame)
+        writer.close()
+    writer.abort()  # what a recording does after an error; it must not hang
+    assert not (tmp_path / "missing-folder").exists()
