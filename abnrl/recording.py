@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from abnrl.explainers import PolicyExplainer
-from abnrl.video import SCALE, FrameComposer, VideoWriter, info_panel
+from abnrl.mp4 import VideoWriter
+from abnrl.video import SCALE, FrameComposer, info_panel
 from envs import make_env
 
 EMULATOR_FPS = 60

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from abnrl.video import HEAT_ALPHA, INFO_WIDTH, SCALE, FrameComposer, VideoWriter
+from abnrl.mp4 import VideoWriter
+from abnrl.video import HEAT_ALPHA, INFO_WIDTH, SCALE, FrameComposer
 from vision.overlay import overlay
 
 
