@@ -46,6 +46,8 @@ class VideoWriter:
             raise ValueError(f"H.264 needs an even frame size, got {width}x{height}.")
         self.path = Path(path)
         self.size = (width, height)
+        self.frame_bytes = width * height * 3 // 2
+        """Bytes of one frame: luma plus two quarter-size chroma planes."""
         self._tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
         command = [
             FFMPEG_BINARY, "-y", "-loglevel", "error",
@@ -59,11 +61,11 @@ class VideoWriter:
         self._ffmpeg = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        _widen_pipe(self._ffmpeg.stdin.fileno(), width * height * 3 // 2)
+        _widen_pipe(self._ffmpeg.stdin.fileno(), self.frame_bytes)
         self.frames = 0
         self._free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(QUEUED_FRAMES):
-            self._free.put(np.empty(width * height * 3 // 2, np.uint8))
+            self._free.put(np.empty(self.frame_bytes, np.uint8))
         self._queued: queue.Queue[np.ndarray | None] = queue.Queue()
         self._broken = False
         self._pump = threading.Thread(target=self._feed_ffmpeg, daemon=True)
@@ -81,10 +83,10 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray) -> None:
         """One frame: its Y, Cb and Cr planes, in ``cv2.COLOR_RGB2YUV_I420``'s layout."""
-        width, height = self.size
-        if frame.size != width * height * 3 // 2 or frame.dtype != np.uint8:
+        if frame.size != self.frame_bytes or frame.dtype != np.uint8:
+            width, height = self.size
             raise ValueError(
-                f"A {width}x{height} frame has {width * height * 3 // 2} bytes of Y, Cb and Cr; "
+                f"A {width}x{height} frame has {self.frame_bytes} bytes of Y, Cb and Cr; "
                 f"got {frame.dtype} of shape {frame.shape}."
             )
         if self._broken:
