@@ -24,6 +24,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE, _GREY, _HIGHLIGHT = (255, 255, 255), (110, 110, 110), (255, 200, 40)
 HEAT_ALPHA = 0.5
 """Weight of the heat map where it is laid over the game."""
+HEAT_COLORMAP = "jet"
 # RGB (and a constant 1) -> BT.601 limited-range Y, Cb, Cr, ffmpeg's smpte170m/tv.
 _RGB_TO_YCBCR = (
     np.array(
@@ -131,12 +132,9 @@ class FrameComposer:
     Args:
         frame_shape: (height, width) of the game frames.
         titles: one per panel: the game, each heat map, the info column.
-        colormap: the heat maps' OpenCV colormap.
     """
 
-    def __init__(
-        self, frame_shape: tuple[int, int], titles: Sequence[str], colormap: str = "jet"
-    ) -> None:
+    def __init__(self, frame_shape: tuple[int, int], titles: Sequence[str]) -> None:
         height, width = frame_shape
         game = (height * SCALE, width * SCALE)
         shapes = [game] * (len(titles) - 1) + [(height * SCALE, INFO_WIDTH)]
@@ -151,7 +149,7 @@ class FrameComposer:
         self._panels = [_panel_planes(planes, box) for box in boxes]
         self._frame_shape = frame_shape
         self._colours = [
-            np.ascontiguousarray(c) for c in rgb_to_ycbcr(colormap_table(colormap)[None])[0].T
+            np.ascontiguousarray(c) for c in rgb_to_ycbcr(colormap_table(HEAT_COLORMAP)[None])[0].T
         ]
         self._heat: list[list[np.ndarray]] = []
 
