@@ -16,6 +16,7 @@ from gymnasium import spaces
 from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch.distributions import Categorical
 
 from agents.network import ABNActorCritic, ABNPolicyOutput
 
@@ -73,7 +74,11 @@ class ABNPolicy(ActorCriticPolicy):
         }
 
     def _distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:
-        return self.action_dist.proba_distribution(action_logits=action_logits)
+        # torch checks a distribution's parameters and every value given to log_prob by
+        # default: 13 more ops per call, two of which make the host wait for the device.
+        # The network's logits and the sampler's (or the rollout's) actions need no check.
+        self.action_dist.distribution = Categorical(logits=action_logits, validate_args=False)
+        return self.action_dist
 
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from stable_baselines3 import PPO
@@ -32,16 +31,18 @@ class ABNPPO(AttentionBranchTraining, PPO):
             if self.clip_range_vf is None
             else self.clip_range_vf(self._current_progress_remaining)
         )
-        logs: dict[str, list[float]] = {
+        # Minibatch statistics stay on the device until the update ends: reading one
+        # (.item()) would make the host wait for the device at every minibatch.
+        logs: dict[str, list[torch.Tensor]] = {
             "policy_gradient_loss": [],
             "value_loss": [],
             "entropy_loss": [],
             "attention_loss": [],
             "clip_fraction": [],
+            "approx_kl": [],
         }
         continue_training = True
         for _ in range(self.n_epochs):
-            approx_kl_divs = []
             for batch in self.rollout_buffer.get(self.batch_size):
                 actions = batch.actions.long().flatten()
                 values, log_prob, entropy, output = self.policy.evaluate_actions_with_attention(
@@ -70,18 +71,20 @@ class ABNPPO(AttentionBranchTraining, PPO):
                 if self.attention_coef:
                     loss = loss + self.attention_coef * attention_loss
 
-                logs["policy_gradient_loss"].append(policy_loss.item())
-                logs["value_loss"].append(value_loss.item())
-                logs["entropy_loss"].append(entropy_loss.item())
-                logs["attention_loss"].append(attention_loss.item())
-                logs["clip_fraction"].append(
-                    torch.mean((torch.abs(ratio - 1) > clip_range).float()).item()
-                )
-                with torch.no_grad():  # Schulman's low-variance KL estimate, for early stopping
+                with torch.no_grad():
                     log_ratio = log_prob - batch.old_log_prob
-                    approx_kl_div = torch.mean(torch.exp(log_ratio) - 1 - log_ratio).cpu().numpy()
-                    approx_kl_divs.append(approx_kl_div)
-                if self.target_kl is not None and approx_kl_div > 1.5 * self.target_kl:
+                    # Schulman's low-variance KL estimate, for early stopping.
+                    approx_kl = torch.mean(torch.exp(log_ratio) - 1 - log_ratio)
+                    for key, value in (
+                        ("policy_gradient_loss", policy_loss),
+                        ("value_loss", value_loss),
+                        ("entropy_loss", entropy_loss),
+                        ("attention_loss", attention_loss),
+                        ("clip_fraction", torch.mean((torch.abs(ratio - 1) > clip_range).float())),
+                        ("approx_kl", approx_kl),
+                    ):
+                        logs[key].append(value.detach())
+                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
                     continue_training = False
                     break
 
@@ -93,9 +96,9 @@ class ABNPPO(AttentionBranchTraining, PPO):
             if not continue_training:
                 break
 
-        for key, values_logged in logs.items():
-            self.logger.record(f"train/{key}", np.mean(values_logged))
-        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
+        means = torch.stack([torch.stack(values).mean() for values in logs.values()]).tolist()
+        for key, mean in zip(logs, means, strict=True):
+            self.logger.record(f"train/{key}", mean)
         self.logger.record("train/loss", loss.item())
         self.logger.record(
             "train/explained_variance",
