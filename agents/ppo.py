@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import torch
 import torch.nn.functional as F
 from stable_baselines3 import PPO
@@ -33,14 +35,7 @@ class ABNPPO(AttentionBranchTraining, PPO):
         )
         # Minibatch statistics stay on the device until the update ends: reading one
         # (.item()) would make the host wait for the device at every minibatch.
-        logs: dict[str, list[torch.Tensor]] = {
-            "policy_gradient_loss": [],
-            "value_loss": [],
-            "entropy_loss": [],
-            "attention_loss": [],
-            "clip_fraction": [],
-            "approx_kl": [],
-        }
+        logs: dict[str, list[torch.Tensor]] = defaultdict(list)
         continue_training = True
         for _ in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self.batch_size):
