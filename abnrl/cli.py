@@ -24,6 +24,9 @@ COMMANDS: dict[str, Command] = {
     "train": Command("train", "TrainConfig", "train an agent (ABN-PPO by default), resumable"),
     "watch": Command("watch", "WatchConfig", "write an MP4 of an agent playing, attention on"),
     "eval": Command("eval", "EvalConfig", "play N full games with an agent, print the scores"),
+    "analyze": Command(
+        "analyze", "AnalyzeConfig", "measure where an agent's attention lands (RAM objects)"
+    ),
     "report": Command("report", "ReportConfig", "write a run's self-contained HTML report"),
     "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
 }

@@ -6,6 +6,7 @@ import numpy as np
 from torch import Tensor, nn
 
 from abnrl.errors import UserError
+from agents.network import ABNActorCritic
 from vision.explain import (
     ActionTarget,
     Explainer,
@@ -52,7 +53,7 @@ class PolicyExplainer:
     @classmethod
     def create(cls, name: str, network: nn.Module) -> PolicyExplainer:
         if name == "abn":
-            if not hasattr(network, "attention_branch"):
+            if not isinstance(network, ABNActorCritic):
                 raise UserError(
                     "The ABN attention map needs an ABN agent; for this agent use "
                     "--explainer gradcam, guided-gradcam, smoothgrad or perturbation."
@@ -63,7 +64,7 @@ class PolicyExplainer:
     def heat_map(self, observations: Tensor, output, action: int) -> np.ndarray:
         """The map for the first observation of the batch and the action taken."""
         if self._explainer is None:
-            return output.attention[0, 0].float().cpu().numpy()
+            return output.attention[0].mean(dim=0).float().cpu().numpy()  # heads averaged
         explanation = self._explainer(observations.float(), ActionTarget(action))
         return explanation.maps[0].float().cpu().numpy()
 

@@ -19,6 +19,7 @@ TRAIN_KEYS = (
     "value_loss",
     "entropy_loss",
     "attention_loss",
+    "map_entropy",
     "approx_kl",
     "clip_fraction",
     "explained_variance",
@@ -39,8 +40,13 @@ EVAL_COLUMNS = ("step", "time_s", "episodes", "mean", "std", "median", "min", "m
 
 
 def append_row(path: Path, columns: tuple[str, ...], row: dict) -> None:
-    """Append ``row`` to a CSV file, writing the header first if the file is new."""
+    """Append ``row`` to a CSV file, writing the header first if the file is new.
+
+    An existing file keeps its own columns (a run started before a column was added)."""
     new = not path.exists()
+    if not new:
+        with path.open(newline="") as file:
+            columns = tuple(next(csv.reader(file), columns))
     with path.open("a", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
         if new:

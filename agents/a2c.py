@@ -14,11 +14,12 @@ class ABNA2C(AttentionBranchTraining, A2C):
     """SB3's A2C with the attention branch's loss added to the loss.
 
     ``loss = L_pg + ent_coef * L_entropy + vf_coef * L_value
-    + attention_coef * L_attention`` (``agents.losses.attention_branch_loss``).
-    With ``attention_coef=0`` an update is exactly SB3's ``A2C.train``.
+    + attention_coef * L_attention + map_entropy_coef * H(maps)``
+    (``agents.training.AttentionBranchTraining``). With both coefficients 0 an update is
+    exactly SB3's ``A2C.train``.
 
-    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef`` and
-    SB3 ``A2C`` options.
+    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef``,
+    ``map_entropy_coef`` and SB3 ``A2C`` options.
     """
 
     def train(self) -> None:
@@ -39,8 +40,9 @@ class ABNA2C(AttentionBranchTraining, A2C):
         value_loss = F.mse_loss(batch.returns, values)
         entropy_loss = -torch.mean(entropy)
         loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-        attention_loss = self._attention_loss(output, batch.returns)
-        loss = loss + self.attention_coef * attention_loss if self.attention_coef else loss
+        attention_loss, attention_logs = self._attention_losses(output, batch.returns)
+        if attention_loss is not None:
+            loss = loss + attention_loss
 
         self.policy.optimizer.zero_grad()
         loss.backward()
@@ -58,4 +60,5 @@ class ABNA2C(AttentionBranchTraining, A2C):
         self.logger.record("train/entropy_loss", entropy_loss.item())
         self.logger.record("train/policy_loss", policy_loss.item())
         self.logger.record("train/value_loss", value_loss.item())
-        self.logger.record("train/attention_loss", attention_loss.item())
+        for key, value in attention_logs.items():
+            self.logger.record(f"train/{key}", value.item())

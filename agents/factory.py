@@ -11,6 +11,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.a2c import ABNA2C
+from agents.attention import DEFAULT_ATTENTION
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 
@@ -44,7 +45,11 @@ def make_agent(
     algo: str = "ppo",
     policy: str = "abn",
     backbone: str = "nature",
+    attention: str = DEFAULT_ATTENTION,
+    map_size: int | None = None,
+    heads: int = 4,
     attention_coef: float = 1.0,
+    map_entropy_coef: float = 0.0,
     seed: int | None = None,
     device: str = "auto",
     **overrides: Any,
@@ -57,7 +62,11 @@ def make_agent(
         policy: ``"abn"`` (ABN actor-critic, trained by ``ABNPPO``/``ABNA2C``) or
             ``"cnn"`` (SB3's stock Nature-CNN policy and algorithm, no attention).
         backbone: ``"nature"`` or ``"impala"``; ABN only.
+        attention: the attention design (``agents.attention.ATTENTIONS``); ABN only.
+        map_size: the attention map's side (Nature CNN: 9 or 20); ABN only.
+        heads: attention heads of the ``softmax`` design.
         attention_coef: weight of the attention branch's loss; ABN only.
+        map_entropy_coef: weight of the maps' normalized entropy; ABN only.
         seed: seeds torch, numpy and the env.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         **overrides: SB3 algorithm options replacing the defaults.
@@ -72,6 +81,15 @@ def make_agent(
     if policy == "cnn":
         stock = PPO if algo == "ppo" else A2C
         return stock("CnnPolicy", env, **common, **options)
-    options["policy_kwargs"]["backbone"] = backbone
+    options["policy_kwargs"].update(
+        backbone=backbone, attention=attention, map_size=map_size, heads=heads
+    )
     abn = ABNPPO if algo == "ppo" else ABNA2C
-    return abn(ABNPolicy, env, attention_coef=attention_coef, **common, **options)
+    return abn(
+        ABNPolicy,
+        env,
+        attention_coef=attention_coef,
+        map_entropy_coef=map_entropy_coef,
+        **common,
+        **options,
+    )

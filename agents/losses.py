@@ -1,6 +1,8 @@
-"""The attention branch's loss in RL."""
+"""The attention designs' own losses in RL."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +13,7 @@ from agents.network import ABNPolicyOutput
 def attention_branch_loss(
     output: ABNPolicyOutput, returns: torch.Tensor, *, value_coef: float
 ) -> torch.Tensor:
-    """Loss of the attention branch's outputs: policy distillation plus value regression.
+    """Loss of an attention branch's outputs: policy distillation plus value regression.
 
     ABN trains its attention branch on the task's own targets, so that the
     per-output response maps (whose GAP is the branch's output) must hold the
@@ -27,12 +29,25 @@ def attention_branch_loss(
     * ``value_coef * MSE(V_attention, returns)``: the branch's value map regresses
       on the same GAE returns as the critic, with the critic's weight.
 
+    Designs without a branch (``attention_logits`` None) have no such loss: 0.
+
     Args:
         output: the network's output on a minibatch.
         returns: (B,) GAE returns of the minibatch.
         value_coef: weight of the value regression (the algorithm's ``vf_coef``).
     """
+    if output.attention_logits is None or output.attention_value is None:
+        return returns.new_zeros(())
     target = F.softmax(output.action_logits.detach(), dim=-1)
     log_attention_policy = F.log_softmax(output.attention_logits, dim=-1)
     distillation = F.kl_div(log_attention_policy, target, reduction="batchmean")
     return distillation + value_coef * F.mse_loss(output.attention_value, returns)
+
+
+def map_entropy(maps: torch.Tensor) -> torch.Tensor:
+    """Mean entropy of (B, K, h, w) maps, each read as a distribution over positions,
+    divided by that of a uniform map: 1 for a flat map, 0 for a single position."""
+    flat = maps.flatten(2)  # (B, K, h * w)
+    probabilities = flat / flat.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+    entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(dim=-1)
+    return entropy.mean() / math.log(flat.shape[-1])

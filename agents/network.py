@@ -1,87 +1,115 @@
-"""The ABN actor-critic network: backbone, attention branch, perception branch, heads."""
+"""The attention actor-critic: backbone, attention design, policy and value heads."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from agents.backbones import BACKBONES
-from vision.models.attention_branch import AttentionBranch, apply_attention
-from vision.norm import group_norm
+from agents.attention import (
+    ATTENTIONS,
+    ABNAttention,
+    MapEdit,
+    MaskAttention,
+    SpatialSoftmaxAttention,
+)
+from agents.backbones import BACKBONES, MAP_SIZES
 
 
 class ABNPolicyOutput(NamedTuple):
-    """Everything one forward pass of the ABN actor-critic computes."""
+    """Everything one forward pass of the attention actor-critic computes."""
 
     action_logits: Tensor
-    """(B, A) perception branch's action logits: these act."""
+    """(B, A) action logits: these act."""
     value: Tensor
-    """(B,) perception branch's state value."""
-    attention_logits: Tensor
-    """(B, A) attention branch's action logits (GAP of its per-action maps)."""
-    attention_value: Tensor
-    """(B,) attention branch's value (GAP of its value map)."""
+    """(B,) state value."""
+    attention_logits: Tensor | None
+    """(B, A) an attention branch's own action logits (GAP of its per-action maps);
+    None for designs without a branch."""
+    attention_value: Tensor | None
+    """(B,) an attention branch's own value (GAP of its value map); None without a branch."""
     attention: Tensor
-    """(B, 1, h, w) attention map M in [0, 1] (9x9 for the Nature CNN)."""
+    """(B, K, h, w) one attention map per head, in [0, 1] (9x9 for the Nature CNN)."""
+
+
+def build_attention(name: str, parts, n_actions: int, *, heads: int, groups: int) -> nn.Module:
+    """The attention design ``name`` on the backbone ``parts``."""
+    if name == "abn":
+        return ABNAttention(parts, n_actions, groups=groups)
+    if name == "abn-groupnorm":
+        return ABNAttention(parts, n_actions, normalize_map=True, groups=groups)
+    if name == "mask":
+        return MaskAttention(parts, n_actions)
+    if name == "softmax":
+        return SpatialSoftmaxAttention(parts, n_actions, heads=heads)
+    raise ValueError(f"Unknown attention {name!r}; choose one of {', '.join(ATTENTIONS)}.")
 
 
 class ABNActorCritic(nn.Module):
-    """Actor-critic with an Attention Branch Network (Fukui et al., CVPR 2019).
+    """Actor-critic whose features reach its heads through an attention design.
 
-    The attention branch turns the backbone's features into one response map per
-    action plus one for the value; their global average pools are its own policy
-    logits and value, and they give the attention map M. The perception branch
-    continues the backbone on ``(1 + M) * features``; its heads act and criticise.
-
-    Normalization: the attention branch uses Group Normalization (Wu & He, 2018),
-    not the paper's BatchNorm: rollouts feed one observation per env in eval
-    mode and updates feed minibatches in train mode, and BatchNorm would give the
-    two different outputs (PPO's first-epoch ratio would no longer be 1). The
-    backbone keeps its published form, without normalization.
+    ``stem`` computes the features ``g(x)`` at the map's resolution; the design
+    (``agents.attention``) turns them into the heads' latent vectors and its maps.
 
     Args:
         n_actions: size of the discrete action space.
         backbone: ``"nature"`` (default) or ``"impala"``.
-        groups: GroupNorm groups (at most; fewer when the channels are not divisible).
+        attention: ``"abn"``, ``"abn-groupnorm"``, ``"mask"`` or ``"softmax"``.
+        map_size: the map's side: the Nature CNN's 9 (after conv2) or 20 (after conv1),
+            IMPALA's 21; the backbone's first when None.
+        heads: attention heads (``softmax`` only).
+        groups: GroupNorm groups in an ABN branch.
 
     Inputs are uint8 or float observations (B, 4, 84, 84) in [0, 255]; the network
     scales them by 1/255 itself.
     """
 
-    def __init__(self, n_actions: int, *, backbone: str = "nature", groups: int = 8) -> None:
+    def __init__(
+        self,
+        n_actions: int,
+        *,
+        backbone: str = "nature",
+        attention: str = "abn",
+        map_size: int | None = None,
+        heads: int = 4,
+        groups: int = 8,
+    ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(
                 f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}."
             )
-        parts = BACKBONES[backbone]()
+        parts = BACKBONES[backbone](map_size or MAP_SIZES[backbone][0])
         self.n_actions = n_actions
         self.map_size = parts.map_size
         self.stem = parts.stem
-        self.attention_branch = AttentionBranch(
-            parts.channels,
-            n_actions + 1,
-            body=parts.attention_body,
-            norm=lambda channels: group_norm(channels, groups),
-        )
-        self.perception = parts.perception
+        self.attention = build_attention(attention, parts, n_actions, heads=heads, groups=groups)
         self.policy_head = nn.Linear(parts.features_dim, n_actions)
         self.value_head = nn.Linear(parts.features_dim, 1)
+        self.register_load_state_dict_pre_hook(_rename_flat_keys)
 
-    def forward(self, observations: Tensor) -> ABNPolicyOutput:
+    def forward(self, observations: Tensor, edit_maps: MapEdit | None = None) -> ABNPolicyOutput:
+        """The policy's outputs; ``edit_maps`` replaces the maps before they act (tests)."""
         if observations.device.type == "cpu":
             # oneDNN computes the first conv's weight gradient (8x8, stride 4, 4 channels)
             # 2.5x faster on channels-last inputs; this makes a CPU update ~25% faster.
             observations = observations.contiguous(memory_format=torch.channels_last)
         features = self.stem(observations.float() / 255.0)  # (B, C, h, w)
-        branch = self.attention_branch(features)  # logits (B, A + 1), attention (B, 1, h, w)
-        latent = self.perception(apply_attention(features, branch.attention))  # (B, D)
+        out = self.attention(features, edit_maps)
+        logits = out.branch_logits
         return ABNPolicyOutput(
-            action_logits=self.policy_head(latent),
-            value=self.value_head(latent).squeeze(-1),
-            attention_logits=branch.logits[:, : self.n_actions],
-            attention_value=branch.logits[:, self.n_actions],
-            attention=branch.attention,
+            action_logits=self.policy_head(out.policy_latent),
+            value=self.value_head(out.value_latent).squeeze(-1),
+            attention_logits=None if logits is None else logits[:, : self.n_actions],
+            attention_value=None if logits is None else logits[:, self.n_actions],
+            attention=out.maps,
         )
+
+
+def _rename_flat_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_) -> None:
+    # Networks saved before the designs were modules held the branch and the trunk
+    # directly: "attention_branch.*" and "perception.*" now live under "attention.".
+    for old in ("attention_branch.", "perception."):
+        for key in [k for k in state_dict if k.startswith(prefix + old)]:
+            state_dict[prefix + "attention." + key[len(prefix) :]] = state_dict.pop(key)

@@ -18,6 +18,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
+from agents.attention import DEFAULT_ATTENTION
 from agents.network import ABNActorCritic, ABNPolicyOutput
 
 
@@ -30,7 +31,11 @@ class ABNPolicy(ActorCriticPolicy):
         lr_schedule: learning-rate schedule (SB3 passes it).
         backbone: ``"nature"`` (Nature CNN, 9x9 attention map) or ``"impala"``
             (IMPALA ResNet, 21x21 map).
-        groups: GroupNorm groups in the attention branch.
+        attention: the attention design (``agents.attention.ATTENTIONS``).
+        map_size: the attention map's side (Nature CNN: 9 or 20); the backbone's default
+            when None.
+        heads: attention heads of the ``softmax`` design.
+        groups: GroupNorm groups in an ABN attention branch.
         **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
             ``optimizer_kwargs``); the network scales images itself, so
             ``normalize_images`` is always False.
@@ -43,19 +48,30 @@ class ABNPolicy(ActorCriticPolicy):
         lr_schedule: Schedule,
         *,
         backbone: str = "nature",
+        attention: str = DEFAULT_ATTENTION,
+        map_size: int | None = None,
+        heads: int = 4,
         groups: int = 8,
         **kwargs: Any,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"ABNPolicy needs a Discrete action space, got {action_space}.")
         self.backbone = backbone
+        self.attention = attention
+        self.map_size = map_size
+        self.heads = heads
         self.groups = groups
         kwargs["normalize_images"] = False
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build(self, lr_schedule: Schedule) -> None:
         self.network = ABNActorCritic(
-            int(self.action_space.n), backbone=self.backbone, groups=self.groups
+            int(self.action_space.n),
+            backbone=self.backbone,
+            attention=self.attention,
+            map_size=self.map_size,
+            heads=self.heads,
+            groups=self.groups,
         )
         if self.ortho_init:
             # openai/baselines' gains, as SB3 uses them: sqrt(2) inside, 0.01 policy, 1 value.
@@ -70,6 +86,9 @@ class ABNPolicy(ActorCriticPolicy):
         return {
             **super()._get_constructor_parameters(),
             "backbone": self.backbone,
+            "attention": self.attention,
+            "map_size": self.map_size,
+            "heads": self.heads,
             "groups": self.groups,
         }
 

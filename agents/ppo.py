@@ -16,11 +16,12 @@ class ABNPPO(AttentionBranchTraining, PPO):
     """SB3's PPO with the attention branch's loss added to each minibatch's loss.
 
     ``loss = L_clip + ent_coef * L_entropy + vf_coef * L_value
-    + attention_coef * L_attention`` (``agents.losses.attention_branch_loss``).
-    With ``attention_coef=0`` an update is exactly SB3's ``PPO.train``.
+    + attention_coef * L_attention + map_entropy_coef * H(maps)``
+    (``agents.training.AttentionBranchTraining``). With both coefficients 0 an update is
+    exactly SB3's ``PPO.train``.
 
-    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef`` and
-    SB3 ``PPO`` options.
+    Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef``,
+    ``map_entropy_coef`` and SB3 ``PPO`` options.
     """
 
     def train(self) -> None:
@@ -62,9 +63,9 @@ class ABNPPO(AttentionBranchTraining, PPO):
                 value_loss = F.mse_loss(batch.returns, values_pred)
                 entropy_loss = -torch.mean(entropy)
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                attention_loss = self._attention_loss(output, batch.returns)
-                if self.attention_coef:
-                    loss = loss + self.attention_coef * attention_loss
+                attention_loss, attention_logs = self._attention_losses(output, batch.returns)
+                if attention_loss is not None:
+                    loss = loss + attention_loss
 
                 with torch.no_grad():
                     log_ratio = log_prob - batch.old_log_prob
@@ -74,7 +75,7 @@ class ABNPPO(AttentionBranchTraining, PPO):
                         ("policy_gradient_loss", policy_loss),
                         ("value_loss", value_loss),
                         ("entropy_loss", entropy_loss),
-                        ("attention_loss", attention_loss),
+                        *attention_logs.items(),
                         ("clip_fraction", torch.mean((torch.abs(ratio - 1) > clip_range).float())),
                         ("approx_kl", approx_kl),
                     ):
@@ -104,3 +105,4 @@ class ABNPPO(AttentionBranchTraining, PPO):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/attention_coef", self.attention_coef)
+        self.logger.record("train/map_entropy_coef", self.map_entropy_coef)

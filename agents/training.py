@@ -1,4 +1,4 @@
-"""What ``ABNPPO`` and ``ABNA2C`` add to SB3's algorithms: the attention branch's loss."""
+"""What ``ABNPPO`` and ``ABNA2C`` add to SB3's algorithms: the attention designs' losses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from agents.losses import attention_branch_loss
+from agents.attention import DEFAULT_ATTENTION, LEGACY_ATTENTION
+from agents.losses import attention_branch_loss, map_entropy
 from agents.network import ABNPolicyOutput
 from agents.policy import ABNPolicy
 
@@ -14,34 +15,69 @@ from agents.policy import ABNPolicy
 class AttentionBranchTraining:
     """Mixin for an SB3 on-policy algorithm whose policy is an ``ABNPolicy``.
 
+    Adds ``attention_coef * L_branch + map_entropy_coef * H(maps)`` to the loss:
+    the attention branch's loss (``agents.losses.attention_branch_loss``, ABN designs
+    only) and the maps' normalized entropy (``agents.losses.map_entropy``), which a
+    positive coefficient lowers (sharper maps).
+
     Args:
         policy: ``ABNPolicy`` or its alias ``"ABNCnnPolicy"``.
         env: the training env.
         attention_coef: weight of the attention branch's loss.
+        map_entropy_coef: weight of the maps' entropy.
         **kwargs: the SB3 algorithm's options.
     """
 
     attention_coef: float
+    map_entropy_coef: float
     vf_coef: float
+    policy_kwargs: dict[str, Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # The subclass's SB3 algorithm knows "MlpPolicy", "CnnPolicy", ...; add ours.
         cls.policy_aliases = {**cls.policy_aliases, "ABNCnnPolicy": ABNPolicy}
 
-    def __init__(self, policy: Any, env: Any, *, attention_coef: float = 1.0, **kwargs: Any):
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        *,
+        attention_coef: float = 1.0,
+        map_entropy_coef: float = 0.0,
+        **kwargs: Any,
+    ):
         self.attention_coef = attention_coef
+        self.map_entropy_coef = map_entropy_coef
+        # The design is always written into the saved policy_kwargs, so that a saved
+        # model without it is one from before the designs (see _setup_model).
+        given = kwargs.get("policy_kwargs") or {}
+        kwargs["policy_kwargs"] = {"attention": DEFAULT_ATTENTION, **given}
         super().__init__(policy, env, **kwargs)
 
     def _setup_model(self) -> None:
+        self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)
         super()._setup_model()
         if not isinstance(self.policy, ABNPolicy):
             raise ValueError(
                 f"{type(self).__name__} trains an ABNPolicy, got {type(self.policy).__name__}."
             )
 
-    def _attention_loss(self, output: ABNPolicyOutput, returns: torch.Tensor) -> torch.Tensor:
-        # With a zero coefficient the loss is only logged: no graph, no zero gradients
+    def _attention_losses(
+        self, output: ABNPolicyOutput, returns: torch.Tensor
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """The weighted term to add to the loss (None when both weights are 0) and the
+        unweighted losses to log."""
+        # A loss with a zero coefficient is only logged: no graph, no zero gradients
         # (which would change gradient clipping's norm and break equality with SB3).
         with torch.set_grad_enabled(bool(self.attention_coef)):
-            return attention_branch_loss(output, returns, value_coef=self.vf_coef)
+            branch = attention_branch_loss(output, returns, value_coef=self.vf_coef)
+        with torch.set_grad_enabled(bool(self.map_entropy_coef)):
+            entropy = map_entropy(output.attention)
+        total = None
+        if self.attention_coef:
+            total = self.attention_coef * branch
+        if self.map_entropy_coef:
+            weighted = self.map_entropy_coef * entropy
+            total = weighted if total is None else total + weighted
+        return total, {"attention_loss": branch, "map_entropy": entropy}

@@ -20,7 +20,8 @@ from abnrl.illustrations import record_attention
 from abnrl.monitor import TrainingMonitor
 from abnrl.run_dir import RunDir
 from agents import ALGORITHMS, N_ENVS, POLICIES, make_agent
-from agents.backbones import BACKBONES
+from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, LEGACY_ATTENTION
+from agents.backbones import BACKBONES, MAP_SIZES
 from envs import PROTOCOLS, make_vec_env, normalize_game
 
 DEFAULT_TOTAL_STEPS = 10_000_000
@@ -53,8 +54,19 @@ class TrainConfig:
     """Folder of the run; runs/<game>-<algo>-<policy>-s<seed> when not given."""
     resume: Path | None = None
     """Continue the run in this folder from its last checkpoint, with its saved config."""
+    attention: str = DEFAULT_ATTENTION
+    """Attention design (ABN only): abn (Fukui et al.'s branch, 3x3 map conv), abn-groupnorm
+    (the branch with GroupNorm on its map), mask (Mask-Attention A3C's sigmoid masks) or
+    softmax (spatial-softmax heads that pool the features)."""
+    map_size: int | None = None
+    """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
+    Nature CNN, 21 for IMPALA; the backbone's first when not given."""
+    attention_heads: int = 4
+    """Attention heads of the softmax design, each with its own map."""
     attention_coef: float = 1.0
-    """Weight of the attention branch's loss (ABN only)."""
+    """Weight of the attention branch's loss (abn designs only)."""
+    map_entropy_coef: float = 0.0
+    """Weight of the attention maps' normalized entropy in the loss (ABN only; > 0 sharpens)."""
     n_steps: int | None = None
     """Rollout length per env between updates; the RL Zoo's when not given."""
     batch_size: int | None = None
@@ -89,6 +101,7 @@ def _validate(config: TrainConfig) -> None:
         "algo": ALGORITHMS,
         "policy": POLICIES,
         "backbone": tuple(BACKBONES),
+        "attention": ATTENTIONS,
         "protocol": tuple(PROTOCOLS),
         "device": ("auto", "cpu", "cuda"),
     }
@@ -103,7 +116,13 @@ def _validate(config: TrainConfig) -> None:
         raise UserError(str(error)) from error
     if config.device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
-    for name in ("total_steps", "stop_at", "n_envs", "n_steps", "batch_size"):
+    sizes = MAP_SIZES[config.backbone]
+    if config.map_size is not None and config.map_size not in sizes:
+        raise UserError(
+            f"The {config.backbone} backbone has attention maps of side "
+            f"{' or '.join(map(str, sizes))}, not {config.map_size}."
+        )
+    for name in ("total_steps", "stop_at", "n_envs", "n_steps", "batch_size", "attention_heads"):
         value = getattr(config, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
@@ -134,6 +153,8 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
         config = TrainConfig(
             **{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved}
         )
+        if "attention" not in saved:  # runs from before the designs had this one
+            config.attention = LEGACY_ATTENTION
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise UserError(f"{path} is not a readable run config ({error}).") from error
     config.run_dir = run_dir
@@ -195,7 +216,11 @@ def run(config: TrainConfig) -> int:
             algo=config.algo,
             policy=config.policy,
             backbone=config.backbone,
+            attention=config.attention,
+            map_size=config.map_size,
+            heads=config.attention_heads,
             attention_coef=config.attention_coef,
+            map_entropy_coef=config.map_entropy_coef,
             seed=config.seed,
             device=config.device,
             **overrides,

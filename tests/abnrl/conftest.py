@@ -40,3 +40,11 @@ def trained_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     abnrl("train", "--total-steps", 128, "--run-dir", run_dir, *TINY)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def cnn_run(tmp_path_factory):
+    """A tiny run of SB3's stock CnnPolicy: an agent without attention maps."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny-cnn"
+    abnrl("train", "--policy", "cnn", "--total-steps", 64, "--run-dir", run_dir, *TINY)
+    return run_dir

@@ -1,45 +1,119 @@
-"""``benchmarks/attention_analysis.py``: its core on one short game of the shipped agent."""
+"""``abnrl.attention_analysis`` and ``abnrl analyze``: short games, real agents."""
 
+import json
+
+import pytest
 import torch
 
+from abnrl.attention_analysis import (
+    ATTENTION,
+    DEPENDENCE,
+    METRICS,
+    RANDOM,
+    analyse,
+    as_distribution,
+    default_sources,
+    head_source,
+    summarise,
+)
+from abnrl.attention_report import attention_table, examples_figure, metrics_table
 from abnrl.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
+from agents import ABNActorCritic
 from agents.policy_network import policy_network
-from benchmarks.attention_analysis import ABN, METRICS, RANDOM, analyse, markdown_table
+from tests.abnrl.conftest import abnrl
 
 
-def test_analysis_of_a_short_game_gives_scores_in_range():
-    torch.set_num_threads(1)
+def shipped_network():
     model, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
-    network = policy_network(model.policy)
+    return policy_network(model.policy).eval()
+
+
+def test_analysis_of_a_short_game_gives_every_measure_in_range():
     analysis = analyse(
-        network,
+        shipped_network(),
         episodes=1,
         every=20,
         max_steps_per_game=160,
-        methods=(ABN, RANDOM),
-        deletion_steps=10,
+        sources=(ATTENTION, RANDOM),
+        curve_steps=10,
         examples=1,
     )
-
     frames = len(analysis.action_probabilities)
     ball_frames = len(analysis.disc_shares)
     assert analysis.steps == [160] and frames == 8 and 0 < ball_frames <= frames
-    assert set(analysis.values) == {ABN, RANDOM}
-    for method, metrics in analysis.values.items():
-        assert set(metrics) == set(METRICS), method
+    assert set(analysis.values) == {ATTENTION, RANDOM}
+    for source, metrics in analysis.values.items():
+        assert set(metrics) == set(METRICS), source
         assert len(metrics["paddle_pointing"]) == len(metrics["deletion_auc"]) == frames
+        assert len(metrics["insertion_auc"]) == frames
         assert len(metrics["ball_pointing"]) == len(metrics["ball_mass_share"]) == ball_frames
         for metric, values in metrics.items():
-            assert all(0.0 <= value <= 1.0 for value in values), (method, metric)
-    assert all(0.0 < share < 1.0 for share in analysis.disc_shares)
-    assert all(0.0 <= p <= 1.0 for p in analysis.action_probabilities)
+            assert all(0.0 <= value <= 1.0 for value in values), (source, metric)
+    assert set(analysis.dependence) == set(DEPENDENCE)
+    for measures in analysis.dependence.values():
+        assert len(measures["action_change"]) == len(measures["kl"]) == frames
+        assert set(measures["action_change"]) <= {0.0, 1.0}
+        assert min(measures["kl"]) >= -1e-6
+    stats = analysis.map_statistics
+    assert len(stats["change"]) == 159  # one per pair of consecutive steps
+    # The shipped agent's GroupNorm map: mean pinned near 0.59, almost flat.
+    assert all(0.55 < mean < 0.63 for mean in stats["mean"])
+    assert all(0.9 < entropy <= 1.0 for entropy in stats["entropy"])
 
+    summary = summarise(analysis)
+    table = metrics_table(summary, radius=8.0, tolerance=4.0)
+    assert table.count("\n") == 4 and "| attention |" in table
+    assert "spatial mean" in attention_table(summary)
     (example,) = analysis.examples
     assert example.frame.shape == (210, 160, 3) and example.ball.label == "ball"
-    assert {method: heat.shape for method, heat in example.maps.items()} == {
-        ABN: (84, 84),
-        RANDOM: (84, 84),
-    }
-    table = markdown_table(analysis, radius=8.0, tolerance=4.0)
-    assert f"| {ABN} |" in table and f"| {RANDOM} |" in table
+    assert examples_figure(analysis.examples).shape[2] == 3
+
+
+def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
+    torch.manual_seed(0)
+    network = ABNActorCritic(4, attention="softmax", heads=2).eval()
+    sources = default_sources(network)
+    assert sources[:3] == (ATTENTION, head_source(0), head_source(1))
+    analysis = analyse(
+        network, episodes=1, every=25, max_steps_per_game=50, sources=sources[:3], curve_steps=5
+    )
+    assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:3])
+
+
+def test_maps_read_as_distributions_sum_to_one():
+    maps = torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[1.0, 3.0], [0.0, 0.0]]])
+    distribution = as_distribution(maps)
+    torch.testing.assert_close(distribution.sum(dim=(1, 2)), torch.ones(2))
+    assert distribution[1, 0, 1] == pytest.approx(0.75)
+
+
+def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
+    out = tmp_path / "analysis"
+    result = abnrl(
+        "analyze",
+        trained_run,
+        "--episodes",
+        "1",
+        "--max-steps-per-game",
+        "60",
+        "--every",
+        "20",
+        "--maps",
+        "attention",
+        "random",
+        "--out",
+        out,
+    )
+    assert "top action changes" in result.stdout
+    results = json.loads((out / "attention-analysis.json").read_text())
+    assert results["frames_scored"] == 3 and set(results["metrics"]) == {ATTENTION, RANDOM}
+    assert (out / "attention-metrics.png").stat().st_size > 0
+    assert (out / "attention-analysis.md").read_text().startswith("| map |")
+
+
+def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path):
+    result = abnrl("analyze", cnn_run, "--episodes", "1", "--out", tmp_path / "a", check=False)
+    assert result.returncode == 2
+    assert "no attention maps of its own" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "a").exists()

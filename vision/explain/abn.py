@@ -14,17 +14,21 @@ class ABNAttention(Explainer):
 
     No hooks and no gradients: one forward pass, and the map is the named output
     field. ABN's map is shared by all outputs, so ``targets`` does not change it.
+    Models with several attention heads return (B, K, h, w): ``head`` picks one,
+    and by default their mean is the map.
 
     Args:
         model: an ABN classifier or policy whose output has the field.
-        field: the output field holding the (B, 1, h, w) attention map.
+        field: the output field holding the (B, K, h, w) attention maps.
+        head: the head whose map to read; None averages the heads.
     """
 
     uses_gradients = False
 
-    def __init__(self, model: nn.Module, field: str = "attention") -> None:
+    def __init__(self, model: nn.Module, field: str = "attention", head: int | None = None):
         super().__init__(model)
         self.field = field
+        self.head = head
 
     def _attribute(self, model: nn.Module, inputs: Tensor, target: Target) -> Tensor:
         output = model(inputs)
@@ -34,6 +38,10 @@ class ABNAttention(Explainer):
                 f"The model's output ({type(output).__name__}) has no tensor field "
                 f"{self.field!r}; ABNAttention needs an Attention Branch Network."
             )
-        if attention.ndim != 4 or attention.shape[1] != 1:
-            raise ValueError(f"Expected attention of shape (B, 1, h, w); got {attention.shape}.")
-        return attention[:, 0]  # (B, h, w)
+        if attention.ndim != 4:
+            raise ValueError(f"Expected attention of shape (B, K, h, w); got {attention.shape}.")
+        if self.head is None:
+            return attention.mean(dim=1)  # (B, h, w)
+        if not 0 <= self.head < attention.shape[1]:
+            raise ValueError(f"No attention head {self.head}; the model has {attention.shape[1]}.")
+        return attention[:, self.head]  # (B, h, w)

@@ -11,7 +11,14 @@ shape (B, C, H, W) it produces
 
 Layout as in the paper's reference models: ``body`` (for classifiers a stride-1
 copy of the next stage) -> norm -> ReLU -> 1x1 conv to K -> norm -> ReLU, then
-1x1 conv K->K -> GAP for the outputs, and 1x1 conv K->1 -> norm -> sigmoid for M.
+1x1 conv K->K -> GAP for the outputs, and a conv K->1 -> sigmoid for M.
+
+The map's own layer: the authors use a 3x3 conv followed by BatchNorm. At
+inference BatchNorm is an affine map, which a conv with bias already is, so
+``normalize_map=False`` (conv with bias, no norm) gives the authors' inference-time
+layer and the same output in training and acting. ``normalize_map=True`` puts the
+``norm`` layer on the one-channel map instead; a per-sample norm there (GroupNorm,
+LayerNorm) pins each map's mean and spread, so a peak cannot stand out.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ class AttentionBranch(nn.Module):
             paper's classifiers); identity when None.
         body_channels: channels ``body`` produces; ``in_channels`` when None.
         norm: factory ``channels -> module`` for the normalization layers.
+        map_kernel_size: kernel of the conv that makes M (the authors': 3).
+        normalize_map: put ``norm`` on M's logits (see the module's notes).
     """
 
     def __init__(
@@ -55,6 +64,8 @@ class AttentionBranch(nn.Module):
         body: nn.Module | None = None,
         body_channels: int | None = None,
         norm: NormFactory = nn.BatchNorm2d,
+        map_kernel_size: int = 1,
+        normalize_map: bool = True,
     ) -> None:
         super().__init__()
         channels = body_channels or in_channels
@@ -63,8 +74,14 @@ class AttentionBranch(nn.Module):
         self.to_maps = nn.Conv2d(channels, num_outputs, kernel_size=1, bias=False)
         self.maps_norm = norm(num_outputs)
         self.scores = nn.Conv2d(num_outputs, num_outputs, kernel_size=1, bias=False)
-        self.to_attention = nn.Conv2d(num_outputs, 1, kernel_size=1, bias=False)
-        self.attention_norm = norm(1)
+        self.to_attention = nn.Conv2d(
+            num_outputs,
+            1,
+            kernel_size=map_kernel_size,
+            padding=map_kernel_size // 2,
+            bias=not normalize_map,
+        )
+        self.attention_norm = norm(1) if normalize_map else nn.Identity()
 
     def forward(self, features: Tensor) -> AttentionBranchOutput:
         h = torch.relu(self.body_norm(self.body(features)))

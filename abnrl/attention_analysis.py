@@ -1,0 +1,463 @@
+"""What an agent's attention shows, measured against the game's objects read from the RAM.
+
+Plays full Breakout games with a policy network (classic protocol, actions sampled
+from the policy, seeds apart from training's and evaluation's) and, on every Nth
+agent step, scores maps of several sources against the ball and paddle boxes:
+
+* pointing game (Zhang et al., ECCV 2016): the map's maximum within ``tolerance``
+  observation pixels of the ball (frames with the ball in play) or of the paddle;
+* ball mass share: the map's mass within ``radius`` pixels of the ball centre,
+  against that disc's share of the image area (what a flat map would get);
+* deletion and insertion AUC (Petsiuk et al., BMVC 2018) of the chosen action's
+  probability: deleting (zeroing) the most salient pixels first, lower is better;
+  inserting them into a blurred frame first, higher is better.
+
+For the agent's own attention it also measures **dependence**: how often the most
+probable action changes, and the mean KL divergence of the policy, when the maps
+are replaced by their spatial mean or by the maps of another frame; and statistics
+of the maps themselves: the per-frame mean and its spread over frames, the entropy
+(1 for a flat map), the mass of the top 5 cells and the change between consecutive
+agent steps (total variation between the maps read as distributions).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from agents.network import ABNActorCritic
+from envs import make_env
+from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
+from vision.explain import (
+    ABNAttention,
+    ActionTarget,
+    GradCAM,
+    PerturbationSaliency,
+    box_regions,
+    deletion,
+    insertion,
+    pointing_game,
+)
+
+ATTENTION = "attention"
+GRADCAM = "Grad-CAM"
+PERTURBATION = "perturbation saliency"
+RANDOM = "random"
+SOURCES = (ATTENTION, GRADCAM, PERTURBATION, RANDOM)
+"""Map sources; an agent with several heads also gets one ``attention head k`` per head."""
+
+SEED = 20_000
+"""First game's seed; training uses 0 on, ``abnrl eval`` 10,000 on."""
+METRICS = (
+    "ball_pointing",
+    "paddle_pointing",
+    "ball_mass_share",
+    "deletion_auc",
+    "insertion_auc",
+)
+DEPENDENCE = ("mean_map", "other_frame")
+"""What the agent's maps are replaced by in the dependence test."""
+TOP_CELLS = 5
+
+
+def head_source(head: int) -> str:
+    return f"{ATTENTION} head {head}"
+
+
+@dataclass
+class GameSamples:
+    """The sampled agent steps of one game."""
+
+    observations: list[np.ndarray] = field(default_factory=list)
+    """uint8 (4, 84, 84) each."""
+    actions: list[int] = field(default_factory=list)
+    """The action the agent took there (sampled from its policy)."""
+    boxes: list[list[Box]] = field(default_factory=list)
+    """The RAM's object boxes, in 210x160 frame pixels."""
+    frames: list[np.ndarray] = field(default_factory=list)
+    """The last colour frame (210, 160, 3) the observation covers."""
+    map_changes: list[float] = field(default_factory=list)
+    """Total variation between the attention maps of consecutive agent steps (all steps)."""
+    score: float = 0.0
+    steps: int = 0
+
+
+class FrameTargets(NamedTuple):
+    """Where the objects are in a batch of observations, as (N, 84, 84) masks."""
+
+    has_ball: Tensor
+    """(N,) bool: the ball is in play."""
+    ball: Tensor
+    """Pixels inside the ball box (all False without a ball)."""
+    ball_disc: Tensor
+    """Pixels within the radius of the ball centre (all False without a ball)."""
+    paddle: Tensor
+    """Pixels inside the paddle box."""
+
+
+class Example(NamedTuple):
+    """One frame for the examples figure."""
+
+    frame: np.ndarray
+    """(210, 160, 3) colour frame."""
+    ball: Box
+    """Ball box in frame pixels."""
+    maps: dict[str, np.ndarray]
+    """Source -> (84, 84) map in [0, 1]."""
+
+
+@dataclass
+class Analysis:
+    """Per-frame values of each source's metrics, the dependence tests, and what was played."""
+
+    values: dict[str, dict[str, list[float]]]
+    """Source -> metric -> one value per scored frame (ball metrics: ball frames only)."""
+    dependence: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """Replacement -> {"action_change", "kl"} -> one value per scored frame (own maps only)."""
+    map_statistics: dict[str, list[float]] = field(default_factory=dict)
+    """Statistic -> one value per scored frame (per step for ``change``), own maps only."""
+    disc_shares: list[float] = field(default_factory=list)
+    """Per ball frame, the disc's share of the image area."""
+    action_probabilities: list[float] = field(default_factory=list)
+    """Per frame, the chosen action's probability on the clean observation."""
+    scores: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
+
+
+def has_attention(network: nn.Module) -> bool:
+    """Whether the network computes attention maps of its own."""
+    return isinstance(network, ABNActorCritic)
+
+
+def as_distribution(maps: Tensor) -> Tensor:
+    """(B, h, w) maps scaled to sum to 1 each (a flat map where one sums to 0)."""
+    flat = maps.flatten(1).clamp_min(0)
+    total = flat.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(flat, 1.0 / flat.shape[1])
+    return torch.where(total > 0, flat / total.clamp_min(1e-12), uniform).view_as(maps)
+
+
+def play_game(
+    network: nn.Module, seed: int, *, every: int, max_steps: int, generator: torch.Generator
+) -> GameSamples:
+    """Play one full Breakout game (all lives) and keep every ``every``-th agent step."""
+    env = make_env("breakout", protocol="classic", seed=seed)
+    observation, info = env.reset(seed=seed)
+    frame = info["frames"][-1]
+    game = GameSamples()
+    own_maps = has_attention(network)
+    previous = None
+    done = False
+    while not done and game.steps < max_steps:
+        with torch.no_grad():
+            output = network(torch.from_numpy(observation)[None])
+        action = int(torch.multinomial(output.action_logits.softmax(dim=1), 1, generator=generator))
+        if own_maps:
+            current = as_distribution(output.attention.mean(dim=1))  # (1, h, w)
+            if previous is not None:
+                game.map_changes.append(0.5 * float((current - previous).abs().sum()))
+            previous = current
+        if game.steps % every == 0:
+            game.observations.append(observation)
+            game.actions.append(action)
+            game.boxes.append(breakout_objects(env.unwrapped.ale.getRAM()))
+            game.frames.append(frame)
+        observation, reward, terminated, truncated, info = env.step(action)
+        frame = info["frames"][-1]
+        game.score += float(reward)
+        game.steps += 1
+        done = terminated or truncated
+    env.close()
+    return game
+
+
+def ball_box(boxes: Sequence[Box]) -> Box | None:
+    return next((box for box in boxes if box.label == "ball"), None)
+
+
+def paddle_box(boxes: Sequence[Box]) -> Box:
+    return next(box for box in boxes if box.label == "paddle")
+
+
+def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameTargets:
+    """Ball and paddle masks in observation pixels for each frame's RAM boxes."""
+    size = (OBSERVATION_SIZE, OBSERVATION_SIZE)
+    centres = torch.arange(OBSERVATION_SIZE, dtype=torch.float32) + 0.5
+    no_box = torch.full((4,), -1.0)  # a box no pixel centre lies in
+    has_ball, ball, discs, paddle = [], [], [], []
+    for boxes in frame_boxes:
+        observed = to_observation(list(boxes))
+        ball_in_obs = ball_box(observed)
+        paddle.append(torch.tensor(paddle_box(observed)[1:]))
+        has_ball.append(ball_in_obs is not None)
+        if ball_in_obs is None:
+            ball.append(no_box)
+            discs.append(torch.zeros(size, dtype=torch.bool))
+            continue
+        ball.append(torch.tensor(ball_in_obs[1:]))
+        centre_x = (ball_in_obs.x0 + ball_in_obs.x1) / 2
+        centre_y = (ball_in_obs.y0 + ball_in_obs.y1) / 2
+        squared = (centres[:, None] - centre_y) ** 2 + (centres[None, :] - centre_x) ** 2
+        discs.append(squared <= radius**2)  # (84, 84)
+    return FrameTargets(
+        torch.tensor(has_ball),
+        box_regions(torch.stack(ball), size),
+        torch.stack(discs),
+        box_regions(torch.stack(paddle), size),
+    )
+
+
+def explain(
+    network: nn.Module,
+    source: str,
+    observations: Tensor,
+    actions: Tensor,
+    generator: torch.Generator,
+) -> Tensor:
+    """(N, 84, 84) maps in [0, 1] of one source for a batch of observations."""
+    if source == ATTENTION:
+        with ABNAttention(network) as attention:
+            return attention(observations).maps
+    if source.startswith(ATTENTION):
+        with ABNAttention(network, head=int(source.rsplit(" ", 1)[1])) as attention:
+            return attention(observations).maps
+    if source == GRADCAM:
+        with GradCAM(network) as gradcam:
+            return gradcam(observations, ActionTarget(actions)).maps
+    if source == PERTURBATION:
+        with PerturbationSaliency(network, batch_size=256) as perturbation:
+            return perturbation(observations).maps  # the policy's whole logit vector
+    if source == RANDOM:
+        return torch.rand(observations.shape[0], *observations.shape[-2:], generator=generator)
+    raise ValueError(f"Unknown map source {source!r}; choose from {', '.join(SOURCES)}.")
+
+
+def score_maps(
+    network: nn.Module,
+    observations: Tensor,
+    actions: Tensor,
+    maps: Tensor,
+    targets: FrameTargets,
+    *,
+    tolerance: float,
+    curve_steps: int,
+) -> dict[str, Tensor]:
+    """Each metric's per-frame values; ball metrics only over frames with the ball."""
+    mass = maps.flatten(1).sum(dim=1).clamp_min(torch.finfo(maps.dtype).tiny)
+    near_ball = (maps * targets.ball_disc).flatten(1).sum(dim=1) / mass
+    target = ActionTarget(actions, probability=True)
+    curves = {
+        "deletion_auc": deletion(
+            network, observations, maps, target, steps=curve_steps, batch_size=256
+        ),
+        "insertion_auc": insertion(
+            network, observations, maps, target, steps=curve_steps, batch_size=256
+        ),
+    }
+    ball = targets.has_ball
+    return {
+        "ball_pointing": pointing_game(maps, targets.ball, tolerance=tolerance)[ball].float(),
+        "paddle_pointing": pointing_game(maps, targets.paddle, tolerance=tolerance).float(),
+        "ball_mass_share": near_ball[ball],
+        **{name: curve.auc for name, curve in curves.items()},
+    }
+
+
+def dependence(network: ABNActorCritic, observations: Tensor) -> dict[str, dict[str, Tensor]]:
+    """Per frame: does the top action change, and KL(policy || edited policy), when the
+    maps are replaced by their spatial mean or by the maps of another frame."""
+    edits = {
+        "mean_map": lambda maps: maps.mean(dim=(2, 3), keepdim=True).expand_as(maps),
+        "other_frame": lambda maps: maps.roll(1, dims=0),  # the previous sampled frame's
+    }
+    with torch.no_grad():
+        clean = network(observations).action_logits.log_softmax(dim=-1)
+        results = {}
+        for name, edit in edits.items():
+            edited = network(observations, edit_maps=edit).action_logits.log_softmax(dim=-1)
+            results[name] = {
+                "action_change": (edited.argmax(-1) != clean.argmax(-1)).float(),
+                "kl": F.kl_div(edited, clean, log_target=True, reduction="none").sum(-1),
+            }
+    return results
+
+
+def map_statistics(network: ABNActorCritic, observations: Tensor) -> dict[str, Tensor]:
+    """Per frame: the map's mean value, its normalized entropy, the top cells' mass."""
+    with torch.no_grad():
+        maps = network(observations).attention.mean(dim=1)  # (N, h, w), heads averaged
+    distribution = as_distribution(maps).flatten(1)
+    entropy = -(distribution * distribution.clamp_min(1e-12).log()).sum(dim=1)
+    top = distribution.topk(min(TOP_CELLS, distribution.shape[1]), dim=1).values.sum(dim=1)
+    return {
+        "mean": maps.flatten(1).mean(dim=1),
+        "entropy": entropy / np.log(distribution.shape[1]),
+        f"top{TOP_CELLS}_mass": top,
+    }
+
+
+def pick_example(game: GameSamples) -> int | None:
+    """The sampled step with the ball in play nearest the middle of the game."""
+    with_ball = [i for i, boxes in enumerate(game.boxes) if ball_box(boxes) is not None]
+    if not with_ball:
+        return None
+    middle = len(game.boxes) / 2
+    return min(with_ball, key=lambda i: abs(i - middle))
+
+
+def default_sources(network: nn.Module) -> tuple[str, ...]:
+    """Every source that applies: the own maps (and each head's) only with attention."""
+    if not has_attention(network):
+        return (GRADCAM, PERTURBATION, RANDOM)
+    heads = network(torch.zeros(1, 4, OBSERVATION_SIZE, OBSERVATION_SIZE)).attention.shape[1]
+    per_head = tuple(head_source(k) for k in range(heads)) if heads > 1 else ()
+    return (ATTENTION, *per_head, GRADCAM, PERTURBATION, RANDOM)
+
+
+def analyse(
+    network: nn.Module,
+    *,
+    episodes: int,
+    every: int,
+    max_steps_per_game: int,
+    sources: Sequence[str],
+    seed: int = SEED,
+    radius: float = 8.0,
+    tolerance: float = 4.0,
+    curve_steps: int = 50,
+    batch: int = 32,
+    examples: int = 3,
+    log=None,
+) -> Analysis:
+    """Play ``episodes`` games with ``network`` and score each source's maps on sampled steps.
+
+    Args:
+        network: the policy network (``agents.policy_network``); with attention of its own
+            for the ``attention`` sources, the dependence test and the map statistics.
+        episodes: games played, seeds ``seed``, ``seed + 1``, ...
+        every: score every ``every``-th agent step.
+        max_steps_per_game: cap on a game's agent steps.
+        sources: which map sources to score (``default_sources(network)``).
+        seed: seed of the first game; also seeds action sampling and the random maps.
+        radius: radius of the ball disc in observation pixels.
+        tolerance: the pointing game's tolerance in observation pixels.
+        curve_steps: points of each deletion and insertion curve after the first.
+        batch: frames explained together.
+        examples: games (the first ones) that give a frame to the examples figure.
+        log: called with a line per game.
+    """
+    device = next(network.parameters()).device
+    action_generator = torch.Generator().manual_seed(seed)
+    noise_generator = torch.Generator().manual_seed(seed + 1)
+    own_maps = has_attention(network)
+    analysis = Analysis({s: {k: [] for k in METRICS} for s in sources})
+    if own_maps:
+        analysis.dependence = {d: {"action_change": [], "kl": []} for d in DEPENDENCE}
+        analysis.map_statistics = {"mean": [], "entropy": [], f"top{TOP_CELLS}_mass": []}
+        analysis.map_statistics["change"] = []
+    for game_index in range(episodes):
+        started = time.perf_counter()
+        game = play_game(
+            network,
+            seed + game_index,
+            every=every,
+            max_steps=max_steps_per_game,
+            generator=action_generator,
+        )
+        analysis.scores.append(game.score)
+        analysis.steps.append(game.steps)
+        if own_maps:
+            analysis.map_statistics["change"].extend(game.map_changes)
+        example = pick_example(game) if game_index < examples else None
+        example_maps: dict[str, np.ndarray] = {}
+        for start in range(0, len(game.observations), batch):
+            stop = start + batch
+            observations = torch.from_numpy(np.stack(game.observations[start:stop])).to(device)
+            actions = torch.tensor(game.actions[start:stop], device=device)
+            targets = frame_targets(game.boxes[start:stop], radius)
+            targets = FrameTargets(*(mask.to(device) for mask in targets))
+            analysis.disc_shares.extend(
+                targets.ball_disc[targets.has_ball].flatten(1).float().mean(dim=1).tolist()
+            )
+            with torch.no_grad():
+                probabilities = network(observations.float()).action_logits.softmax(dim=1)
+            analysis.action_probabilities.extend(
+                probabilities.gather(1, actions[:, None])[:, 0].tolist()
+            )
+            if own_maps:
+                for name, measures in dependence(network, observations).items():
+                    for measure, frame_values in measures.items():
+                        analysis.dependence[name][measure].extend(frame_values.tolist())
+                for name, frame_values in map_statistics(network, observations).items():
+                    analysis.map_statistics[name].extend(frame_values.tolist())
+            for source in sources:
+                maps = explain(network, source, observations, actions, noise_generator)
+                maps = maps.to(device)
+                scored = score_maps(
+                    network,
+                    observations,
+                    actions,
+                    maps,
+                    targets,
+                    tolerance=tolerance,
+                    curve_steps=curve_steps,
+                )
+                for metric, frame_values in scored.items():
+                    analysis.values[source][metric].extend(frame_values.tolist())
+                if example is not None and start <= example < stop:
+                    example_maps[source] = maps[example - start].cpu().numpy()
+        if example is not None:
+            ball = ball_box(game.boxes[example])
+            analysis.examples.append(Example(game.frames[example], ball, example_maps))
+        if log is not None:
+            log(
+                f"game {game_index + 1}/{episodes}: score {game.score:.0f}, {game.steps} steps, "
+                f"{len(game.observations)} frames scored, {time.perf_counter() - started:.0f} s"
+            )
+    return analysis
+
+
+def _stats(frame_values: Sequence[float]) -> dict[str, float | int | None]:
+    array = np.asarray(frame_values, dtype=float)
+    count = len(array)
+    return {
+        "mean": float(array.mean()) if count else None,
+        "sem": float(array.std(ddof=1) / np.sqrt(count)) if count > 1 else None,
+        "std": float(array.std(ddof=1)) if count > 1 else None,
+        "frames": count,
+    }
+
+
+def summarise(analysis: Analysis) -> dict:
+    """Mean, standard error, standard deviation and count of every measure."""
+    return {
+        "metrics": {
+            source: {metric: _stats(v) for metric, v in metrics.items()}
+            for source, metrics in analysis.values.items()
+        },
+        "dependence": {
+            name: {measure: _stats(v) for measure, v in measures.items()}
+            for name, measures in analysis.dependence.items()
+        },
+        "map_statistics": {name: _stats(v) for name, v in analysis.map_statistics.items()},
+        "disc_area_share": float(np.mean(analysis.disc_shares)) if analysis.disc_shares else None,
+        "frames_scored": len(analysis.action_probabilities),
+        "ball_frames": len(analysis.disc_shares),
+        "chosen_action_probability": float(np.mean(analysis.action_probabilities))
+        if analysis.action_probabilities
+        else None,
+        "games": {
+            "scores": analysis.scores,
+            "steps": analysis.steps,
+            "score_mean": float(np.mean(analysis.scores)),
+            "score_std": float(np.std(analysis.scores)),
+        },
+    }

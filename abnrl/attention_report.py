@@ -1,0 +1,141 @@
+"""The attention analysis as tables, a metrics chart and an examples figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+
+from abnrl.attention_analysis import TOP_CELLS, Example
+from abnrl.files import write_atomic
+from vision.overlay import overlay, panels
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BALL_COLOUR = (255, 0, 0)
+METRIC_TITLES = {
+    "ball_pointing": "pointing game: ball",
+    "paddle_pointing": "pointing game: paddle",
+    "ball_mass_share": "map mass near the ball",
+    "deletion_auc": "deletion AUC (lower is better)",
+    "insertion_auc": "insertion AUC (higher is better)",
+}
+
+
+def _cell(stats: dict) -> str:
+    if stats["mean"] is None:
+        return "n/a"
+    return f"{stats['mean']:.3f} +- {stats['sem'] or 0.0:.3f}"
+
+
+def metrics_table(summary: dict, radius: float, tolerance: float) -> str:
+    """Markdown: one row per map source (mean +- standard error over frames)."""
+    area = summary["disc_area_share"]
+    lines = [
+        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: paddle | mass within "
+        f"{radius:g} px of ball | mass / area | deletion AUC (lower is better) | "
+        "insertion AUC (higher is better) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for source, metrics in summary["metrics"].items():
+        mass = metrics["ball_mass_share"]["mean"]
+        lift = f"{mass / area:.1f}x" if mass is not None and area else "n/a"
+        lines.append(
+            f"| {source} | {_cell(metrics['ball_pointing'])} | "
+            f"{_cell(metrics['paddle_pointing'])} | {_cell(metrics['ball_mass_share'])} | "
+            f"{lift} | {_cell(metrics['deletion_auc'])} | {_cell(metrics['insertion_auc'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def attention_table(summary: dict) -> str:
+    """Markdown: dependence and map statistics of the agent's own maps ("" without them)."""
+    dependence, statistics = summary["dependence"], summary["map_statistics"]
+    if not dependence:
+        return ""
+    lines = ["| measure of the agent's own maps | value |", "| --- | ---: |"]
+    for name, label in (("mean_map", "their spatial mean"), ("other_frame", "another frame's")):
+        lines.append(
+            f"| top action changes when the maps are replaced by {label} | "
+            f"{_cell(dependence[name]['action_change'])} |"
+        )
+        lines.append(
+            f"| KL(policy, edited policy), maps replaced by {label} | "
+            f"{_cell(dependence[name]['kl'])} |"
+        )
+    mean = statistics["mean"]
+    lines += [
+        f"| per-frame mean of the map (spread over frames: std) | {mean['mean']:.3f} "
+        f"(std {mean['std'] or 0.0:.3f}) |",
+        f"| entropy of the map / a flat map's | {_cell(statistics['entropy'])} |",
+        f"| mass of the top {TOP_CELLS} cells | {_cell(statistics[f'top{TOP_CELLS}_mass'])} |",
+        f"| change between consecutive steps (total variation) | {_cell(statistics['change'])} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_metrics(summary: dict, out: Path, title: str) -> None:
+    """A bar chart per metric, one bar per source with its standard error; PNG, atomic."""
+    sources = list(summary["metrics"])
+    figure, axes = plt.subplots(1, len(METRIC_TITLES), figsize=(20, 4))
+    colours = plt.get_cmap("tab10").colors
+    for axis, (metric, name) in zip(axes, METRIC_TITLES.items(), strict=True):
+        stats = [summary["metrics"][s][metric] for s in sources]
+        means = [s["mean"] or 0.0 for s in stats]
+        errors = [s["sem"] or 0.0 for s in stats]
+        axis.bar(range(len(sources)), means, yerr=errors, color=colours[: len(sources)], capsize=3)
+        axis.set_xticks(range(len(sources)), [s.replace(" ", "\n") for s in sources], fontsize=7)
+        axis.set_title(name, fontsize=9)
+        if metric == "ball_mass_share" and summary["disc_area_share"]:
+            axis.axhline(
+                summary["disc_area_share"],
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label="disc's area",
+            )
+            axis.legend(fontsize=8)
+    figure.suptitle(
+        f"{title}: {len(summary['games']['scores'])} games, {summary['frames_scored']} frames "
+        "scored (error bars: standard error)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    write_atomic(out, lambda tmp: figure.savefig(tmp, dpi=80), suffix=".png")
+    plt.close(figure)
+
+
+def draw_box(image: np.ndarray, box) -> np.ndarray:
+    """A copy of an RGB frame with ``box`` outlined."""
+    outlined = image.copy()
+    corner0 = (int(box.x0) - 2, int(box.y0) - 2)
+    corner1 = (int(np.ceil(box.x1)) + 1, int(np.ceil(box.y1)) + 1)
+    cv2.rectangle(outlined, corner0, corner1, BALL_COLOUR, 1)
+    return outlined
+
+
+def examples_figure(examples: Sequence[Example]) -> np.ndarray:
+    """One row per example: the frame, then each source's map over it, ball box drawn."""
+    rows = []
+    for example in examples:
+        images = [draw_box(example.frame, example.ball)]
+        images += [
+            draw_box(overlay(example.frame, heat_map, alpha=0.5), example.ball)
+            for heat_map in example.maps.values()
+        ]
+        rows.append(panels(images, ["frame", *example.maps]))
+    return np.concatenate(rows, axis=0)
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    """Write an RGB image as PNG at OpenCV's highest compression, atomically."""
+    ok, encoded = cv2.imencode(
+        ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]
+    )
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path.name} as PNG.")
+    write_atomic(path, lambda tmp: tmp.write_bytes(encoded.tobytes()), suffix=".png")

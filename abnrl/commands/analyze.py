@@ -1,0 +1,153 @@
+"""``abnrl analyze``: measure what an agent's attention shows against the game's objects."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tyro.conf import Positional
+
+from abnrl.attention_analysis import (
+    ATTENTION,
+    GRADCAM,
+    PERTURBATION,
+    RANDOM,
+    SEED,
+    analyse,
+    default_sources,
+    has_attention,
+    summarise,
+)
+from abnrl.attention_report import (
+    attention_table,
+    examples_figure,
+    metrics_table,
+    plot_metrics,
+    save_png,
+)
+from abnrl.checkpoints import check_actions, load_checkpoint
+from abnrl.errors import UserError
+from abnrl.files import write_json_atomic, write_text_atomic
+from abnrl.run_dir import choose_checkpoint
+from agents.policy_network import policy_network
+
+SOURCE_NAMES = {
+    "attention": ATTENTION,
+    "gradcam": GRADCAM,
+    "perturbation": PERTURBATION,
+    "random": RANDOM,
+}
+
+
+@dataclass
+class AnalyzeConfig:
+    """Measure an agent's attention on Breakout against the ball and paddle in the RAM:
+    pointing game, mass near the ball, deletion and insertion AUC, dependence of the policy
+    on its maps, and map statistics. Prints tables; writes JSON, markdown and figures."""
+
+    path: Positional[Path | None] = None
+    """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
+    pretrained: bool = False
+    """Analyse the ABN-PPO Breakout agent that ships with abnrl."""
+    maps: tuple[str, ...] = ("attention", "gradcam", "perturbation", "random")
+    """Map sources: attention (the agent's own maps, and each head's), gradcam,
+    perturbation (Greydanus et al., 2018), random."""
+    episodes: int = 30
+    """Full games to play (all lives)."""
+    every: int = 10
+    """Score every Nth agent step."""
+    max_steps_per_game: int = 27_000
+    """Cap on a game's agent steps (108,000 frames)."""
+    radius: float = 8.0
+    """Radius of the disc around the ball, in observation pixels."""
+    tolerance: float = 4.0
+    """The pointing game's tolerance, in observation pixels."""
+    seed: int = SEED
+    """Seed of the first game, of action sampling and of the random maps."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+    out: Path | None = None
+    """Folder for attention-analysis.json/.md and the figures; attention-analysis/ beside
+    the checkpoint (here for --pretrained)."""
+
+
+def _validate(config: AnalyzeConfig) -> None:
+    for name in ("episodes", "every", "max_steps_per_game"):
+        if getattr(config, name) < 1:
+            flag = name.replace("_", "-")
+            raise UserError(f"--{flag} must be at least 1, got {getattr(config, name)}.")
+    unknown = [name for name in config.maps if name not in SOURCE_NAMES]
+    if unknown or not config.maps:
+        raise UserError(
+            f"Unknown --maps {' '.join(unknown) or '(none)'}; choose from "
+            f"{', '.join(SOURCE_NAMES)}."
+        )
+
+
+def run(config: AnalyzeConfig) -> int:
+    _validate(config)
+    checkpoint = choose_checkpoint(config.path, config.pretrained)
+    out = config.out or (
+        Path("attention-analysis")
+        if config.pretrained
+        else checkpoint.parent / "attention-analysis"
+    )
+    if not out.parent.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    model, meta = load_checkpoint(checkpoint, device=config.device)
+    if meta["game"] != "breakout":
+        raise UserError(
+            f"abnrl analyze reads Breakout's objects from the RAM; this agent plays {meta['game']}."
+        )
+    check_actions(model, meta["game"])
+    network = policy_network(model.policy).eval()
+    if "attention" in config.maps and not has_attention(network):
+        raise UserError(
+            "This agent has no attention maps of its own; analyse it with --maps gradcam "
+            "perturbation random."
+        )
+    wanted = {SOURCE_NAMES[name] for name in config.maps}
+    sources = [
+        s
+        for s in default_sources(network)
+        if s in wanted or (ATTENTION in wanted and s.startswith(ATTENTION))
+    ]
+    started = time.perf_counter()
+    analysis = analyse(
+        network,
+        episodes=config.episodes,
+        every=config.every,
+        max_steps_per_game=config.max_steps_per_game,
+        sources=sources,
+        seed=config.seed,
+        radius=config.radius,
+        tolerance=config.tolerance,
+        log=print,
+    )
+    summary = summarise(analysis)
+    tables = (
+        metrics_table(summary, config.radius, config.tolerance) + "\n" + attention_table(summary)
+    )
+    out.mkdir(exist_ok=True)
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "checkpoint": str(checkpoint),
+        "steps_trained": int(model.num_timesteps),
+        "attention": getattr(model.policy, "attention", None),
+        "settings": {k: str(v) for k, v in vars(config).items()},
+        "seconds": round(time.perf_counter() - started, 1),
+        **summary,
+    }
+    write_json_atomic(out / "attention-analysis.json", results)
+    write_text_atomic(out / "attention-analysis.md", tables)
+    title = f"{checkpoint.name}, {model.num_timesteps:,} steps, Breakout (classic)"
+    plot_metrics(summary, out / "attention-metrics.png", title)
+    if analysis.examples:
+        save_png(out / "attention-examples.png", examples_figure(analysis.examples))
+    games = summary["games"]
+    print(f"games: {games['score_mean']:.1f} +- {games['score_std']:.1f} over {config.episodes}")
+    print(tables)
+    print(f"wrote {out}/attention-analysis.json, .md and figures")
+    return 0

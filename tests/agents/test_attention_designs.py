@@ -1,0 +1,158 @@
+"""The attention designs: output contract, dependence edits, losses, save and load."""
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+
+from abnrl.checkpoints import load_checkpoint
+from abnrl.pretrained import pretrained_checkpoint
+from agents import ABNPPO, ABNActorCritic, ABNPolicy
+from agents.attention import ATTENTIONS
+from agents.losses import attention_branch_loss, map_entropy
+from envs import make_vec_env
+
+SMALL = {"n_steps": 16, "batch_size": 16, "n_epochs": 2}
+HEADS = {"abn": 1, "abn-groupnorm": 1, "mask": 2, "softmax": 3}
+
+
+def observations(count=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (count, 4, 84, 84), dtype=torch.uint8, generator=generator)
+
+
+@pytest.mark.parametrize("map_size", [9, 20])
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_each_design_returns_one_map_per_head(attention, map_size):
+    net = ABNActorCritic(4, attention=attention, map_size=map_size, heads=3)
+    out = net(observations())
+    assert out.action_logits.shape == (3, 4) and out.value.shape == (3,)
+    assert out.attention.shape == (3, HEADS[attention], map_size, map_size)
+    assert out.attention.min() >= 0 and out.attention.max() <= 1
+    assert out.attention.flatten(2).std(dim=-1).min() > 0, "every map varies over the screen"
+    has_branch = attention.startswith("abn")
+    assert (out.attention_logits is not None) == has_branch
+    assert (out.attention_value is not None) == has_branch
+    if attention == "softmax":  # each head is a distribution over positions
+        sums = out.attention.flatten(2).sum(dim=-1)
+        torch.testing.assert_close(sums, torch.ones_like(sums))
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_a_single_observation_matches_its_row_in_a_batch(attention):
+    net = ABNActorCritic(4, attention=attention)
+    obs = observations(5)
+    one, batch = net(obs[2:3]), net(obs)
+    torch.testing.assert_close(one.attention, batch.attention[2:3])
+    torch.testing.assert_close(one.action_logits, batch.action_logits[2:3])
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_edited_maps_are_the_maps_that_act(attention):
+    net = ABNActorCritic(4, attention=attention)
+    obs = observations()
+    with torch.no_grad():
+        clean = net(obs)
+        same = net(obs, edit_maps=lambda maps: maps)
+        flat = net(obs, edit_maps=lambda maps: maps.mean(dim=(2, 3), keepdim=True).expand_as(maps))
+    torch.testing.assert_close(same.action_logits, clean.action_logits)
+    assert not torch.allclose(flat.action_logits, clean.action_logits)
+    assert torch.equal(flat.attention.amax(dim=(2, 3)), flat.attention.amin(dim=(2, 3)))
+
+
+def map_logits(net, obs):
+    """The ABN map's values before the sigmoid (after its norm, if any)."""
+    captured = []
+    hook = net.attention.attention_branch.attention_norm.register_forward_hook(
+        lambda _module, _inputs, output: captured.append(output)
+    )
+    with torch.no_grad():
+        net(obs)
+    hook.remove()
+    return captured[0]
+
+
+def test_the_authors_abn_map_is_not_pinned_but_the_groupnorm_map_is():
+    """GroupNorm on the one-channel map fixes each map's mean and spread before the sigmoid."""
+    for attention, pinned in (("abn-groupnorm", True), ("abn", False)):
+        torch.manual_seed(0)
+        net = ABNActorCritic(4, attention=attention)
+        conv = net.attention.attention_branch.to_attention
+        assert conv.kernel_size == ((1, 1) if pinned else (3, 3))
+        per_map_mean = map_logits(net, observations(4)).flatten(1).mean(dim=1)
+        assert torch.allclose(per_map_mean, per_map_mean[:1], atol=1e-4) == pinned
+
+
+def test_map_entropy_is_one_for_a_flat_map_and_zero_for_a_point():
+    flat = torch.full((2, 3, 9, 9), 0.4)
+    point = torch.zeros(2, 3, 9, 9)
+    point[..., 4, 4] = 1.0
+    assert map_entropy(flat).item() == pytest.approx(1.0)
+    assert map_entropy(point).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_map_entropy_penalty_trains_the_map_to_be_sharper():
+    torch.manual_seed(0)
+    net = ABNActorCritic(4, attention="softmax")
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    obs = observations(8)
+    start = map_entropy(net(obs).attention).item()
+    for _ in range(20):
+        loss = map_entropy(net(obs).attention)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert map_entropy(net(obs).attention).item() < start - 0.1
+
+
+def test_designs_without_a_branch_have_no_branch_loss():
+    out = ABNActorCritic(4, attention="mask")(observations())
+    loss = attention_branch_loss(out, torch.randn(3), value_coef=0.5)
+    assert loss.item() == 0.0 and loss.shape == ()
+
+
+def breakout(seed=0):
+    return make_vec_env("breakout", 2, seed=seed, num_threads=1)
+
+
+@pytest.mark.parametrize("attention", ["mask", "softmax"])
+def test_coefficient_zero_equals_stable_baselines3_for_every_design(attention):
+    kwargs = {"seed": 0, "device": "cpu", "policy_kwargs": {"attention": attention}, **SMALL}
+    # Each model is made and trained in turn: making one seeds torch's global RNG.
+    ours = ABNPPO(ABNPolicy, breakout(), attention_coef=0.0, **kwargs)
+    ours.learn(32)
+    stock = PPO(ABNPolicy, breakout(), **kwargs)
+    stock.learn(32)
+    reference = dict(stock.policy.named_parameters())
+    for name, value in ours.policy.named_parameters():
+        assert torch.equal(value, reference[name]), name
+    entropic = ABNPPO(ABNPolicy, breakout(), map_entropy_coef=0.1, **kwargs)
+    entropic.learn(32)
+    assert not all(torch.equal(v, reference[k]) for k, v in entropic.policy.named_parameters()), (
+        "the map entropy term changes the update"
+    )
+    assert 0 < entropic.logger.name_to_value["train/map_entropy"] <= 1
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_every_design_saves_and_loads(tmp_path, attention):
+    policy_kwargs = {"attention": attention, "map_size": 20, "heads": 2}
+    model = ABNPPO("ABNCnnPolicy", breakout(), seed=1, device="cpu", policy_kwargs=policy_kwargs)
+    model.save(tmp_path / "agent.zip")
+    loaded = ABNPPO.load(tmp_path / "agent.zip", device="cpu")
+    assert (loaded.policy.attention, loaded.policy.map_size) == (attention, 20)
+    obs = torch.as_tensor(breakout(seed=9).reset())
+    with torch.no_grad():
+        a, b = loaded.policy.network(obs), model.policy.network(obs)
+    torch.testing.assert_close(a.attention, b.attention, rtol=0, atol=0)
+    torch.testing.assert_close(a.action_logits, b.action_logits, rtol=0, atol=0)
+
+
+def test_agents_saved_before_the_designs_load_as_the_groupnorm_branch():
+    model, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
+    assert model.policy.attention == "abn-groupnorm"
+    branch = model.policy.network.attention.attention_branch
+    assert branch.to_attention.kernel_size == (1, 1)
+    assert np.isfinite(branch.to_attention.weight.detach().numpy()).all()
+    out = model.policy.network(observations(2))
+    assert out.attention.shape == (2, 1, 9, 9)
