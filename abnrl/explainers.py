@@ -19,7 +19,7 @@ from vision.explain import (
 
 EXPLAINERS = ("abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none")
 TITLES = {
-    "abn": "ABN attention",
+    "abn": "attention",
     "gradcam": "Grad-CAM",
     "guided-gradcam": "Guided Grad-CAM",
     "smoothgrad": "SmoothGrad",
@@ -45,28 +45,37 @@ class PolicyExplainer:
     policy) with ``vision.explain``.
     """
 
-    def __init__(self, name: str, explainer: Explainer | None) -> None:
+    def __init__(
+        self, name: str, explainer: Explainer | None, *, distributions: bool = False
+    ) -> None:
         self.name = name
         self.title = TITLES[name]
         self._explainer = explainer
+        self._distributions = distributions
 
     @classmethod
     def create(cls, name: str, network: nn.Module) -> PolicyExplainer:
         if name == "abn":
             if not isinstance(network, ABNActorCritic):
                 raise UserError(
-                    "The ABN attention map needs an ABN agent; for this agent use "
+                    "The attention map needs an agent with attention; for this agent use "
                     "--explainer gradcam, guided-gradcam, smoothgrad or perturbation."
                 )
-            return cls(name, None)
+            return cls(name, None, distributions=network.attention.maps_are_distributions)
         return cls(name, _vision_explainer(name, network))
 
     def heat_map(self, observations: Tensor, output, action: int) -> np.ndarray:
         """The map for the first observation of the batch and the action taken."""
         if self._explainer is None:
-            return output.attention[0].mean(dim=0).float().cpu().numpy()  # heads averaged
+            return self._attention_map(output.attention[0]).float().cpu().numpy()
         explanation = self._explainer(observations.float(), ActionTarget(action))
         return explanation.maps[0].float().cpu().numpy()
+
+    def _attention_map(self, heads: Tensor) -> Tensor:
+        # Heads averaged, as the analysis scores them. Sigmoid maps keep their absolute
+        # level (a flat map shows as flat); a distribution's peak is scaled to 1.
+        attention = heads.mean(dim=0)  # (h, w)
+        return attention / attention.max() if self._distributions else attention
 
     def close(self) -> None:
         if self._explainer is not None:

@@ -22,8 +22,13 @@ VALUE_HISTORY = 150
 """Agent steps of value estimate shown in the info column."""
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE, _GREY, _HIGHLIGHT = (255, 255, 255), (110, 110, 110), (255, 200, 40)
-HEAT_ALPHA = 0.5
-"""Weight of the heat map where it is laid over the game."""
+HEAT_ALPHA = 0.7
+"""Weight of the heat map where it is 1; the weight follows the map, so the game stays
+visible where attention is low."""
+PEAK_LUMA = 235
+"""The peak marker's brightness (white in limited-range luma)."""
+PEAK_RADIUS = 5
+"""The peak marker's radius, in video pixels."""
 HEAT_COLORMAP = "jet"
 # RGB (and a constant 1) -> BT.601 limited-range Y, Cb, Cr, ffmpeg's smpte170m/tv.
 _RGB_TO_YCBCR = (
@@ -125,7 +130,8 @@ class FrameComposer:
     is converted to Y, Cb, Cr at its own size, its luma is upscaled, and its chroma
     is copied as it is (at SCALE 2 one game pixel covers one chroma sample), so no
     full-size colour conversion runs per frame. Heat maps are blended in Y, Cb, Cr
-    (the conversion is affine, so this equals blending in RGB). The titles are
+    (the conversion is affine, so this equals blending in RGB) with an opacity that
+    follows the map, and each map's peak is circled. The titles are
     drawn once; the heat maps and the info column change per agent step
     (``set_step``), the game per emulator frame (``compose``).
 
@@ -151,7 +157,7 @@ class FrameComposer:
         self._colours = [
             np.ascontiguousarray(c) for c in rgb_to_ycbcr(colormap_table(HEAT_COLORMAP)[None])[0].T
         ]
-        self._heat: list[list[np.ndarray]] = []
+        self._heat: list[_Heat] = []
 
     def set_step(self, heat_maps: Sequence[np.ndarray], info: np.ndarray) -> None:
         """The heat maps ((h, w) in [0, 1], any size) and info column of the next frames."""
@@ -172,24 +178,46 @@ class FrameComposer:
             _put(
                 panel,
                 [
-                    cv2.addWeighted(p, 1 - HEAT_ALPHA, h, HEAT_ALPHA, 0)
-                    for p, h in zip(planes, heat, strict=True)
+                    cv2.blendLinear(p, h, heat.game_weight, heat.weight)
+                    for p, h in zip(planes, heat.planes, strict=True)
                 ],
             )
+            cv2.circle(panel.luma, heat.peak, PEAK_RADIUS, PEAK_LUMA, 1, cv2.LINE_AA)
         return self.frame
 
     def rgb(self) -> np.ndarray:
         """The composed frame as (height, width, 3) uint8 RGB."""
         return cv2.cvtColor(self.frame.reshape(-1, self.width), cv2.COLOR_YUV2RGB_I420)
 
-    def _colour(self, heat_map: np.ndarray) -> list[np.ndarray]:
-        """A map coloured at the game frame's size: its Y, Cb and Cr planes."""
+    def _colour(self, heat_map: np.ndarray) -> _Heat:
+        """A map coloured at the game frame's size, its blending weights and its peak."""
         height, width = self._frame_shape
         resized = cv2.resize(
             np.asarray(heat_map, np.float32), (width, height), interpolation=cv2.INTER_LINEAR
         )
-        levels = np.rint(np.clip(resized, 0.0, 1.0) * 255).astype(np.uint8)
-        return [cv2.LUT(levels, colours) for colours in self._colours]
+        resized = np.clip(resized, 0.0, 1.0)
+        levels = np.rint(resized * 255).astype(np.uint8)
+        weight = HEAT_ALPHA * resized
+        peak_y, peak_x = np.unravel_index(int(np.argmax(resized)), resized.shape)
+        return _Heat(
+            [cv2.LUT(levels, colours) for colours in self._colours],
+            weight,
+            1.0 - weight,
+            (int(peak_x) * SCALE + SCALE // 2, int(peak_y) * SCALE + SCALE // 2),
+        )
+
+
+class _Heat(NamedTuple):
+    """One heat map of the current agent step, ready to blend."""
+
+    planes: list[np.ndarray]
+    """Its colours' Y, Cb, Cr planes at the game frame's size."""
+    weight: np.ndarray
+    """(height, width) float32 opacity of the colours: HEAT_ALPHA times the map."""
+    game_weight: np.ndarray
+    """1 - weight: the game's share."""
+    peak: tuple[int, int]
+    """(x, y) of the map's maximum in the panel's pixels."""
 
 
 def _planes(i420: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]:

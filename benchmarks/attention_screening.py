@@ -21,8 +21,9 @@ from typing import NamedTuple
 
 import torch
 
+from abnrl.attention_analysis import ATTENTION, analyse, default_sources, summarise
 from abnrl.checkpoints import load_checkpoint
-from abnrl.files import write_json_atomic
+from abnrl.files import write_json_atomic, write_text_atomic
 from abnrl.pretrained import pretrained_checkpoint
 from agents.distill import distill
 from agents.network import ABNActorCritic
@@ -101,6 +102,56 @@ def distill_all(names: list[str], out: Path, minutes: float, seed: int) -> None:
         print(name, json.dumps(summary), flush=True)
 
 
+def best_head(metrics: dict, metric: str) -> float:
+    """The highest mean of ``metric`` over the combined map and each head's map."""
+    means = [m[metric]["mean"] for source, m in metrics.items() if source.startswith(ATTENTION)]
+    return max((v for v in means if v is not None), default=float("nan"))
+
+
+def analyze_all(names: list[str], out: Path, episodes: int, seed: int) -> None:
+    rows = [
+        "| design | parameters | agreement with teacher | pointing: ball (best head) | "
+        "pointing: paddle (best head) | mass near ball / area | deletion AUC | top action "
+        "changes, map -> its mean | per-frame mean (std) | entropy / flat |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in names:
+        folder = out / name
+        student = load_student(folder, n_actions=4)
+        sources = [s for s in default_sources(student) if s.startswith(ATTENTION)]
+        analysis = analyse(
+            student,
+            episodes=episodes,
+            every=10,
+            max_steps_per_game=5_000,
+            sources=sources,
+            seed=seed + 20_000,
+            examples=0,
+        )
+        summary = summarise(analysis)
+        write_json_atomic(folder / "attention-analysis.json", summary)
+        distillation = json.loads((folder / "distillation.json").read_text())
+        metrics = summary["metrics"]
+        combined = metrics[ATTENTION]
+        lift = combined["ball_mass_share"]["mean"] / summary["disc_area_share"]
+        mean = summary["map_statistics"]["mean"]
+        rows.append(
+            f"| {name} | {distillation['parameters']:,} | "
+            f"{distillation['agreement_last_10pct']:.2f} | "
+            f"{combined['ball_pointing']['mean']:.2f} "
+            f"({best_head(metrics, 'ball_pointing'):.2f}) | "
+            f"{combined['paddle_pointing']['mean']:.2f} "
+            f"({best_head(metrics, 'paddle_pointing'):.2f}) | {lift:.1f}x | "
+            f"{combined['deletion_auc']['mean']:.3f} | "
+            f"{summary['dependence']['mean_map']['action_change']['mean']:.2f} | "
+            f"{mean['mean']:.3f} ({mean['std']:.3f}) | "
+            f"{summary['map_statistics']['entropy']['mean']:.2f} |"
+        )
+        print(rows[-1], flush=True)
+    write_text_atomic(out / "screening.md", "\n".join(rows) + "\n")
+    print("\n".join(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", choices=("distill", "analyze"), required=True)
@@ -114,6 +165,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.stage == "distill":
         distill_all(args.candidates, args.out, args.minutes, args.seed)
+    else:
+        analyze_all(args.candidates, args.out, args.episodes, args.seed)
 
 
 if __name__ == "__main__":

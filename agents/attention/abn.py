@@ -28,6 +28,9 @@ class ABNAttention(nn.Module):
         groups: GroupNorm groups (at most).
     """
 
+    maps_are_distributions = False
+    """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
+
     def __init__(
         self, parts: Backbone, n_actions: int, *, normalize_map: bool = False, groups: int = 8
     ) -> None:

@@ -23,6 +23,9 @@ class MaskAttention(nn.Module):
         n_actions: unused; every design takes it.
     """
 
+    maps_are_distributions = False
+    """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
+
     def __init__(self, parts: Backbone, n_actions: int) -> None:
         super().__init__()
         channels = parts.channels

@@ -46,6 +46,9 @@ class SpatialSoftmaxAttention(nn.Module):
         hidden: size of the latent vector the policy and value heads read.
     """
 
+    maps_are_distributions = True
+    """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
+
     def __init__(self, parts: Backbone, n_actions: int, *, heads: int = 4, hidden: int = 512):
         super().__init__()
         basis = spatial_basis(parts.map_size)

@@ -7,10 +7,12 @@ import sys
 import time
 
 import cv2
+import pytest
+import torch
 from stable_baselines3.common.save_util import load_from_zip_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from abnrl.checkpoints import save_checkpoint
+from abnrl.checkpoints import load_checkpoint, save_checkpoint
 from agents import make_agent
 from envs import make_vec_env
 from tests.abnrl.conftest import TINY, abnrl
@@ -199,3 +201,26 @@ def test_training_logs_attention_videos_and_images(tmp_path):
     assert {"attention/frame", "attention/video"} <= set(events.Tags()["images"])
     assert events.Images("attention/video")[0].encoded_image_string.startswith(b"GIF89a")
     assert "eval/mean_score" in events.Tags()["scalars"]
+
+
+@pytest.mark.parametrize(("attention", "map_size"), [("mask", "9"), ("softmax", "20")])
+def test_every_design_trains_resumes_and_is_watched_side_by_side(tmp_path, attention, map_size):
+    run_dir = tmp_path / attention
+    design = ("--attention", attention, "--map-size", map_size, "--attention-heads", "2")
+    abnrl("train", *design, "--total-steps", 32, "--run-dir", run_dir, *TINY)
+    abnrl("train", "--resume", run_dir, "--total-steps", 64, "--threads", 1, "--no-progress")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["attention"], config["map_size"]) == (attention, int(map_size))
+    model, _ = load_checkpoint(run_dir / "checkpoints" / "latest.zip", device="cpu")
+    assert model.num_timesteps == 64 and model.policy.attention == attention
+    heads = model.policy.network(torch.zeros(1, 4, 84, 84)).attention.shape[1]
+    assert heads == {"mask": 2, "softmax": 2}[attention]
+    out = tmp_path / "watch.mp4"
+    abnrl("watch", run_dir, "--max-frames", 40, "--out", out, "--side-by-side", "gradcam")
+    assert out.stat().st_size > 0
+
+
+def test_train_refuses_a_map_size_its_backbone_lacks(tmp_path):
+    result = abnrl("train", "--map-size", 21, "--run-dir", tmp_path / "r", *TINY, check=False)
+    assert result.returncode == 2 and "not 21" in result.stderr
+    assert not (tmp_path / "r").exists()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from abnrl.mp4 import VideoWriter
-from abnrl.video import HEAT_ALPHA, INFO_WIDTH, SCALE, FrameComposer
-from vision.overlay import overlay
+from abnrl.video import HEAT_ALPHA, INFO_WIDTH, PEAK_RADIUS, SCALE, FrameComposer
+from vision.overlay import colorize
 
 
 def read_frames(path):
@@ -28,7 +28,7 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     frame = rng.integers(0, 256, (210, 160, 3), dtype=np.uint8)
     heat_map = rng.random((9, 9))
     info = np.full((210 * SCALE, INFO_WIDTH, 3), 90, dtype=np.uint8)
-    composer = FrameComposer((210, 160), ["game", "ABN attention", "agent"])
+    composer = FrameComposer((210, 160), ["game", "attention", "agent"])
     composer.set_step([heat_map], info)
     planes = composer.compose(frame)
     canvas = composer.rgb()
@@ -42,8 +42,17 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     np.testing.assert_array_equal(game[::SCALE, ::SCALE], game[1::SCALE, 1::SCALE])
     assert np.abs(game[::SCALE, ::SCALE] - frame).max() <= 3
     resized = cv2.resize(heat_map.astype(np.float32), (160, 210), interpolation=cv2.INTER_LINEAR)
-    expected = overlay(frame, resized, alpha=HEAT_ALPHA)
-    assert np.abs(heat[::SCALE, ::SCALE] - expected).max() <= 4
+    # The heat map's opacity follows the map: HEAT_ALPHA where it is 1, none where it is 0.
+    weight = HEAT_ALPHA * np.clip(resized, 0, 1)[..., None]
+    expected = (1 - weight) * frame + weight * colorize(resized)
+    peak_y, peak_x = np.unravel_index(np.argmax(resized), resized.shape)
+    rows, columns = np.ogrid[:210, :160]
+    near_peak = (rows - peak_y) ** 2 + (columns - peak_x) ** 2 <= (PEAK_RADIUS // SCALE + 2) ** 2
+    difference = np.abs(heat[::SCALE, ::SCALE] - expected).max(axis=-1)
+    assert difference[~near_peak].max() <= 4
+    # The peak is circled: bright pixels on a ring of PEAK_RADIUS around it.
+    ring = heat[peak_y * SCALE + 1, min(peak_x * SCALE + 1 + PEAK_RADIUS, 2 * 160 - 1)]
+    assert ring.min() > 150
     assert np.abs(canvas[title:, -INFO_WIDTH:].astype(int) - 90).max() <= 1
     assert canvas[:title].any(), "titles are drawn"
 
@@ -52,7 +61,7 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
 
 
 def test_composer_wants_one_heat_map_per_heat_title():
-    composer = FrameComposer((210, 160), ["game", "ABN attention", "Grad-CAM", "agent"])
+    composer = FrameComposer((210, 160), ["game", "attention", "Grad-CAM", "agent"])
     with pytest.raises(ValueError, match="Expected 2 heat maps"):
         composer.set_step([np.zeros((9, 9))], np.zeros((420, 320, 3), np.uint8))
 
