@@ -1,8 +1,12 @@
 """Spatial-softmax attention: heads that must spend a budget to see anything.
 
 Each head scores every position of ``[g, B]`` (features with a fixed spatial basis
-``B``), turns the scores into a distribution over positions with a softmax at a
-learned temperature, and pools ``[g, B]`` with it. The pooled vectors are the heads'
+``B``), standardizes its scores over the positions, turns them into a distribution
+with a softmax at a learned temperature, and pools ``[g, B]`` with it. The
+standardization is what keeps heads alive: with raw scores, heads of an RL agent
+grew one-hot on fixed places (a wall, a corner) within 100k steps, where the
+softmax's gradient vanishes; standardized, a head sharpens only as fast as its
+temperature is learned. The pooled vectors are the heads'
 only input, so the weights are exactly what the policy sees: a head that spreads
 out sees a blur, a head that picks a place sees it and, through ``B``, where it is
 (Mott et al., "Towards Interpretable Reinforcement Learning Using Attention
@@ -58,6 +62,8 @@ class SpatialSoftmaxAttention(nn.Module):
             nn.Conv2d(channels, 64, kernel_size=3, padding=1),
             nn.ReLU(),
             nn.Conv2d(64, heads, kernel_size=1),
+            # Each head's scores standardized over the positions of each sample.
+            nn.GroupNorm(heads, heads, affine=False),
         )
         # One learned inverse temperature per head, log-parametrised (starts at 1).
         self.log_sharpness = nn.Parameter(torch.zeros(heads))
