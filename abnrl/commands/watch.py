@@ -26,8 +26,8 @@ class WatchConfig:
     pretrained: bool = False
     """Watch the ABN-PPO Breakout agent that ships with abnrl."""
     explainer: str = "abn"
-    """Heat map: abn (the agent's own attention map, any design), gradcam, guided-gradcam, smoothgrad,
-    perturbation, or none."""
+    """Heat map: abn (the agent's own attention map, any design), gradcam, guided-gradcam,
+    smoothgrad, perturbation, or none."""
     side_by_side: str | None = None
     """A second explainer shown next to the first, e.g. gradcam."""
     episodes: int = 1
