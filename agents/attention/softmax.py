@@ -1,17 +1,21 @@
 """Spatial-softmax attention: heads that must spend a budget to see anything.
 
 Each head scores every position of ``[g, B]`` (features with a fixed spatial basis
-``B``), standardizes its scores over the positions, turns them into a distribution
-with a softmax at a learned temperature, and pools ``[g, B]`` with it. The
-standardization is what keeps heads alive: with raw scores, heads of an RL agent
-grew one-hot on fixed places (a wall, a corner) within 100k steps, where the
-softmax's gradient vanishes; standardized, a head sharpens only as fast as its
-temperature is learned. The pooled vectors are the heads'
-only input, so the weights are exactly what the policy sees: a head that spreads
-out sees a blur, a head that picks a place sees it and, through ``B``, where it is
-(Mott et al., "Towards Interpretable Reinforcement Learning Using Attention
+``B``) by the cosine similarity between the position's key and the head's learned
+query, times the head's learned temperature; a softmax over the positions turns the
+scores into a distribution, which pools ``[g, B]``. The pooled vectors are the
+heads' only input, so the weights are exactly what the policy sees: a head that
+spreads out sees a blur, a head that picks a place sees it and, through ``B``, where
+it is (Mott et al., "Towards Interpretable Reinforcement Learning Using Attention
 Augmented Agents", NeurIPS 2019; the budget is also Free-Lunch Saliency's idea,
 Nikulin et al., 2019).
+
+Why cosine scores (scaled cosine attention, as in Liu et al.'s Swin Transformer V2,
+2022): they lie in [-1, 1], so a head is only as sharp as its temperature. With
+unbounded scores (a conv's output, even standardized over the positions, where one
+outlier still reaches sqrt(h * w - 1)) the heads of an RL agent went one-hot on
+fixed places (a wall, a corner) within 100k steps, where the softmax's gradient
+vanishes and a head can no longer move.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agents.attention.output import AttentionOutput, MapEdit
@@ -46,36 +51,49 @@ class SpatialSoftmaxAttention(nn.Module):
     Args:
         parts: the backbone (channels and map size of ``g``).
         n_actions: unused; every design takes it.
-        heads: number of attention heads, each with its own map.
+        heads: number of attention heads, each with its own query and map.
+        key_dim: length of the keys and queries.
         hidden: size of the latent vector the policy and value heads read.
+        temperature: every head's initial inverse temperature (score of a perfect match).
     """
 
     maps_are_distributions = True
     """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
 
-    def __init__(self, parts: Backbone, n_actions: int, *, heads: int = 4, hidden: int = 512):
+    def __init__(
+        self,
+        parts: Backbone,
+        n_actions: int,
+        *,
+        heads: int = 4,
+        key_dim: int = 32,
+        hidden: int = 512,
+        temperature: float = 5.0,
+    ) -> None:
         super().__init__()
         basis = spatial_basis(parts.map_size)
         channels = parts.channels + basis.shape[0]
         self.register_buffer("basis", basis, persistent=False)
-        self.to_scores = nn.Sequential(
+        self.to_keys = nn.Sequential(
             nn.Conv2d(channels, 64, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.Conv2d(64, heads, kernel_size=1),
-            # Each head's scores standardized over the positions of each sample.
-            nn.GroupNorm(heads, heads, affine=False),
+            nn.Conv2d(64, key_dim, kernel_size=1),
         )
-        # One learned inverse temperature per head, log-parametrised (starts at 1).
-        self.log_sharpness = nn.Parameter(torch.zeros(heads))
+        self.queries = nn.Parameter(torch.randn(heads, key_dim))
+        # One learned inverse temperature per head, log-parametrised.
+        self.log_temperature = nn.Parameter(torch.full((heads,), math.log(temperature)))
         self.readout = nn.Sequential(nn.Linear(heads * channels, hidden), nn.ReLU())
 
     def forward(self, features: Tensor, edit_maps: MapEdit | None = None) -> AttentionOutput:
         batch = features.shape[0]
-        keys = torch.cat([features, self.basis.expand(batch, -1, -1, -1)], dim=1)  # (B, C', h, w)
-        scores = self.to_scores(keys) * self.log_sharpness.exp()[:, None, None]  # (B, K, h, w)
-        weights = scores.flatten(2).softmax(dim=-1).view_as(scores)  # each head sums to 1
+        values = torch.cat([features, self.basis.expand(batch, -1, -1, -1)], dim=1)  # (B, C', h, w)
+        keys = F.normalize(self.to_keys(values).flatten(2), dim=1)  # (B, d, h * w)
+        queries = F.normalize(self.queries, dim=1)  # (K, d)
+        cosines = torch.einsum("kd,bdn->bkn", queries, keys)  # (B, K, h * w) in [-1, 1]
+        scores = cosines * self.log_temperature.exp()[:, None]
+        weights = scores.softmax(dim=-1).view(batch, -1, *features.shape[2:])  # each sums to 1
         if edit_maps is not None:
             weights = edit_maps(weights)
-        pooled = torch.einsum("bkn,bcn->bkc", weights.flatten(2), keys.flatten(2))  # (B, K, C')
+        pooled = torch.einsum("bkn,bcn->bkc", weights.flatten(2), values.flatten(2))  # (B, K, C')
         latent = self.readout(pooled.flatten(1))  # (B, hidden)
         return AttentionOutput(latent, latent, weights, None)

@@ -156,3 +156,19 @@ def test_agents_saved_before_the_designs_load_as_the_groupnorm_branch():
     assert np.isfinite(branch.to_attention.weight.detach().numpy()).all()
     out = model.policy.network(observations(2))
     assert out.attention.shape == (2, 1, 9, 9)
+
+
+def test_a_softmax_head_is_only_as_sharp_as_its_temperature():
+    """Cosine scores lie in [-T, T]: no input can make a head one-hot at a low temperature."""
+    torch.manual_seed(0)
+    net = ABNActorCritic(4, attention="softmax", heads=2)
+    temperature = 2.0
+    with torch.no_grad():
+        net.attention.log_temperature.fill_(np.log(temperature))
+        for module in net.stem:  # huge features: raw scores would saturate the softmax
+            if isinstance(module, torch.nn.Conv2d):
+                module.weight.mul_(100)
+    positions = 81
+    bound = np.exp(2 * temperature) / (np.exp(2 * temperature) + positions - 1)
+    maps = net(observations(4)).attention
+    assert maps.flatten(2).amax(dim=-1).max().item() <= bound + 1e-6
