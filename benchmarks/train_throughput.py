@@ -4,6 +4,7 @@ The stock agent uses SB3's ``make_atari_env`` + ``VecFrameStack``; both use the 
 Zoo's Atari PPO hyperparameters, the same n_envs and device, back to back.
 
     python benchmarks/train_throughput.py --steps 8192
+    python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8
 """
 
 from __future__ import annotations
@@ -37,11 +38,17 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--backbone", default="nature")
+    parser.add_argument("--attention", default="abn", help="attention design")
+    parser.add_argument("--heads", type=int, default=4, help="softmax heads")
+    parser.add_argument("--map-size", type=int, default=None)
     args = parser.parse_args()
 
     ours = make_agent(
         make_vec_env("breakout", args.n_envs, seed=0),
         backbone=args.backbone,
+        attention=args.attention,
+        heads=args.heads,
+        map_size=args.map_size,
         seed=0,
         device=args.device,
     )
@@ -52,7 +59,8 @@ def main() -> None:
 
     device = torch.cuda.get_device_name() if ours.device.type == "cuda" else "CPU"
     print(f"device {device}, n_envs {args.n_envs}, {args.steps} steps each")
-    print(f"ABN-PPO ({args.backbone}, ale backend): {ours_rate:,.0f} steps/s")
+    design = f"{args.backbone}, {args.attention}, ale backend"
+    print(f"ABN-PPO ({design}): {ours_rate:,.0f} steps/s")
     print(f"SB3 PPO CnnPolicy (make_atari_env):  {stock_rate:,.0f} steps/s")
     print(f"ratio: {ours_rate / stock_rate:.2f}x")
 
