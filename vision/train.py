@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from vision.data import DATASETS, DatasetName, DatasetSplits, load_dataset
 from vision.models import ABNOutput, abn_loss, build, get_spec
+from vision.models.builder import check_abn_map_kernel
 from vision.norm import NormKind
 from vision.optim import (
     OPTIMIZERS,
@@ -63,6 +64,8 @@ class TrainConfig:
     Attributes:
         model: registered model name (vision.models.list_models()).
         abn: train the model's Attention Branch Network with the ABN loss.
+        abn_map_kernel: kernel of the conv that makes the ABN attention map: 3 as
+            the ABN authors, 1 as models built before this option (abn only).
         norm: normalization, bn, gn, lrn or none; unset keeps the
             model's published one.
         groups: upper bound for GroupNorm's group count.
@@ -97,6 +100,7 @@ class TrainConfig:
 
     model: str = "cifar_resnet20"
     abn: bool = False
+    abn_map_kernel: int = 3
     norm: NormKind | None = None
     groups: int = 32
     weights: str | None = None
@@ -239,6 +243,7 @@ def validate(config: TrainConfig) -> None:
         ValueError: the first problem, in one sentence.
     """
     get_spec(config.model)
+    check_abn_map_kernel(config.abn_map_kernel)
     choices = {
         "dataset": (config.dataset, DATASETS),
         "optimizer": (config.optimizer, OPTIMIZERS),
@@ -277,7 +282,12 @@ def _prepare(config: TrainConfig, processes: _Processes) -> _Run:
         seed=config.seed,
         augment=config.augment,
     )
-    options = {"num_classes": len(data.classes), "abn": config.abn, "norm": config.norm}
+    options = {
+        "num_classes": len(data.classes),
+        "abn": config.abn,
+        "abn_map_kernel": config.abn_map_kernel,
+        "norm": config.norm,
+    }
     _check_input_size(config.model, data.image_size, options)
     model = build(config.model, **options, groups=config.groups, weights=config.weights)
     model = model.to(device)
@@ -415,6 +425,7 @@ def _checkpoint_state(
         "format": CHECKPOINT_FORMAT,
         "model_name": config.model,
         "abn": config.abn,
+        "abn_map_kernel": config.abn_map_kernel,
         "norm": config.norm,
         "groups": config.groups,
         "classes": list(run.data.classes),
@@ -546,6 +557,9 @@ def save_atomically(state: dict[str, Any], path: Path) -> None:
 def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> TrainedModel:
     """The model of a checkpoint written by ``train``, in eval mode on ``device``.
 
+    A checkpoint saved before ``abn_map_kernel`` existed builds its ABN map conv
+    with kernel 1, as it was trained.
+
     Raises:
         FileNotFoundError: no file at ``path``.
         ValueError: the file is not a vision checkpoint.
@@ -555,6 +569,7 @@ def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> Tra
         state["model_name"],
         num_classes=len(state["classes"]),
         abn=state["abn"],
+        abn_map_kernel=_saved_map_kernel(state),
         norm=state["norm"],
         groups=state["groups"],
     )
@@ -582,6 +597,11 @@ def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     return state
 
 
+def _saved_map_kernel(state: dict[str, Any]) -> int:
+    """The ABN map kernel a checkpoint was trained with; 1 for those saved before the option."""
+    return state.get("abn_map_kernel", 1)
+
+
 def _check_same_run(state: dict[str, Any], config: TrainConfig, data: DatasetSplits) -> None:
     saved = (state["model_name"], state["abn"], state["norm"], len(state["classes"]))
     asked = (config.model, config.abn, config.norm, len(data.classes))
@@ -589,6 +609,12 @@ def _check_same_run(state: dict[str, Any], config: TrainConfig, data: DatasetSpl
         raise ValueError(
             f"The checkpoint holds model, abn, norm, classes = {saved}, not {asked}; "
             "resume with the settings it was trained with."
+        )
+    kernel = _saved_map_kernel(state)
+    if config.abn and kernel != config.abn_map_kernel:
+        raise ValueError(
+            f"The checkpoint's ABN map kernel is {kernel}, not {config.abn_map_kernel}; "
+            f"resume with --abn-map-kernel {kernel}."
         )
 
 

@@ -201,3 +201,47 @@ def test_alexnet_norm_choice_replaces_lrn_where_it_stands():
         isinstance(model.features.norm1, nn.BatchNorm2d) and model.features.norm1.num_features == 96
     )
     assert not any(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
+
+
+# One member of every family: each forwards the map kernel to the attention branch.
+ONE_PER_FAMILY = sorted(LIGHT | {"cifar_wrn16_8", "cifar_resnext29_8x64d"})
+
+
+def test_every_family_builds_the_abn_map_conv_with_the_kernel_asked():
+    for name in ONE_PER_FAMILY:
+        with torch.device("meta"):
+            default = build(name, num_classes=5, abn=True)
+            older = build(name, num_classes=5, abn=True, abn_map_kernel=1)
+        assert default.attention_branch.to_attention.kernel_size == (3, 3), name  # the authors'
+        assert older.attention_branch.to_attention.kernel_size == (1, 1), name
+
+
+@pytest.mark.parametrize("kernel", [1, 3])
+def test_abn_map_kernel_sets_the_map_conv_and_keeps_every_shape(kernel):
+    torch.manual_seed(0)
+    model = build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel)
+    branch = model.attention_branch
+    conv = branch.to_attention
+    assert conv.kernel_size == (kernel, kernel) and conv.padding == (kernel // 2, kernel // 2)
+    assert conv.bias is None and isinstance(branch.attention_norm, nn.BatchNorm2d)  # as the authors
+    # A kxk conv: one active position of the class maps reaches a kxk patch of the map.
+    impulse = torch.zeros(1, 7, 8, 8)
+    impulse[0, :, 4, 4] = 1.0
+    assert int((conv(impulse)[0, 0] != 0).sum()) == kernel * kernel
+    _check_forward_backward(model, torch.randn(2, 3, 32, 32), 7)  # the attention map is 16x16
+
+
+def test_abn_map_kernels_give_the_same_output_shapes():
+    images = torch.randn(2, 3, 32, 32)
+    outputs = [
+        build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel).eval()(images)
+        for kernel in (1, 3)
+    ]
+    assert [o.shape for o in outputs[0]] == [o.shape for o in outputs[1]]
+    assert outputs[1].attention.shape == (2, 1, 16, 16)
+
+
+@pytest.mark.parametrize("kernel", [0, 2, 5])
+def test_other_abn_map_kernels_are_one_clear_error(kernel):
+    with pytest.raises(ValueError, match=rf"^The ABN map kernel must be 1 or 3, not {kernel}\.$"):
+        build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel)

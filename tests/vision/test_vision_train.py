@@ -74,12 +74,55 @@ def test_setup_errors_are_one_sentence(tmp_path):
         train(_config(tmp_path / "alexnet", model="alexnet"))
     with pytest.raises(SetupError, match="Unknown model 'resnet19'"):
         train(_config(tmp_path / "x", model="resnet19"))
+    with pytest.raises(SetupError, match="The ABN map kernel must be 1 or 3, not 2"):
+        train(_config(tmp_path / "y", abn_map_kernel=2))
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "last.pt").write_bytes(b"garbage")
     with pytest.raises(SetupError, match="is not a readable checkpoint"):
         train(_config(tmp_path / "bad", resume=True))
     with pytest.raises(ValueError, match="is not a readable checkpoint"):
         load_trained(tmp_path / "bad" / "last.pt")
+
+
+def _map_kernel(model: nn.Module) -> int:
+    return model.attention_branch.to_attention.kernel_size[0]
+
+
+def _same_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> bool:
+    own = model.state_dict()
+    return own.keys() == state.keys() and all(torch.equal(own[k], state[k]) for k in state)
+
+
+def test_abn_map_kernel_is_saved_and_loads_back(tmp_path):
+    result = train(_config(tmp_path, epochs=1))  # the default: the ABN authors' 3x3
+    state = torch.load(result.checkpoint, weights_only=True)
+    assert state["abn_map_kernel"] == 3
+    trained = load_trained(result.checkpoint)
+    assert _map_kernel(trained.model) == 3 and _same_weights(trained.model, state["model"])
+
+
+def test_checkpoints_saved_before_the_map_kernel_option_load_with_kernel_1(tmp_path):
+    result = train(_config(tmp_path / "run", epochs=1, abn_map_kernel=1))
+    state = torch.load(result.checkpoint, weights_only=True)
+    assert state["abn_map_kernel"] == 1
+    del state["abn_map_kernel"]  # as written before the option existed
+    del state["config"]["abn_map_kernel"]
+    older = tmp_path / "older.pt"
+    torch.save(state, older)
+    trained = load_trained(older)
+    assert _map_kernel(trained.model) == 1 and _same_weights(trained.model, state["model"])
+    images = torch.randn(2, 3, 32, 32)
+    same = load_trained(result.checkpoint).model
+    torch.testing.assert_close(trained.model(images).attention, same(images).attention)
+    # Resuming with another kernel than the checkpoint's is refused before any training.
+    with pytest.raises(
+        SetupError, match="ABN map kernel is 1, not 3; resume with --abn-map-kernel 1"
+    ):
+        train(_config(tmp_path / "run", resume=True))
+    (tmp_path / "older").mkdir()
+    older.rename(tmp_path / "older" / "last.pt")
+    with pytest.raises(SetupError, match="ABN map kernel is 1, not 3"):
+        train(_config(tmp_path / "older", resume=True))
 
 
 def test_evaluate_counts_top1_and_top5():

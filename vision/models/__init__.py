@@ -148,6 +148,7 @@ def build(
     *,
     num_classes: int,
     abn: bool = False,
+    abn_map_kernel: int = 3,
     norm: str | None = None,
     groups: int = 32,
     weights: Weights = None,
@@ -158,16 +159,24 @@ def build(
         name: a name from ``list_models()``.
         num_classes: number of classes K.
         abn: build its Attention Branch Network (returns ``ABNOutput``).
+        abn_map_kernel: kernel of the conv that makes the ABN attention map: 3 as the
+            ABN authors, 1 as models built before this option; only matters with ``abn``.
         norm: ``"bn"``, ``"gn"``, ``"lrn"`` or ``"none"``; None keeps the published one.
         groups: upper bound for GroupNorm's group count.
         weights: torchvision weights (name or enum) from the local torch hub cache.
 
     Raises:
-        ValueError: unknown model, normalization or weights.
+        ValueError: unknown model, normalization or weights, or an ABN map kernel
+            other than 1 or 3.
         FileNotFoundError: the weights are not in the local cache.
     """
     return get_spec(name).builder(
-        num_classes=num_classes, abn=abn, norm=norm, groups=groups, weights=weights
+        num_classes=num_classes,
+        abn=abn,
+        abn_map_kernel=abn_map_kernel,
+        norm=norm,
+        groups=groups,
+        weights=weights,
     )
 
 

@@ -84,14 +84,20 @@ class AttentionBranchNetwork(nn.Module):
 
 
 def attention_branch_network(
-    split: StageSplit, *, num_classes: int, norm: NormFactory
+    split: StageSplit, *, num_classes: int, norm: NormFactory, map_kernel_size: int = 3
 ) -> AttentionBranchNetwork:
     """Build the ABN of a classifier from its ``split``.
+
+    The attention map is made as the ABN authors make it: a conv (3x3 by default)
+    followed by ``norm`` and a sigmoid.
 
     Args:
         split: where the classifier splits; its modules are reused, not copied.
         num_classes: K, the attention branch's number of class maps.
-        norm: normalization factory for the attention branch's own layers.
+        norm: normalization factory for the attention branch's own layers, the
+            attention map's included.
+        map_kernel_size: kernel of the conv that makes the attention map: 3 as the
+            ABN authors, 1 as models built before this option.
     """
     branch = AttentionBranch(
         split.feature_channels,
@@ -99,6 +105,8 @@ def attention_branch_network(
         body=stride_one_copy(split.stage),
         body_channels=split.stage_channels,
         norm=norm,
+        map_kernel_size=map_kernel_size,
+        normalize_map=True,
     )
     perception = nn.Sequential(OrderedDict([(split.stage_name, split.stage), *split.head.items()]))
     return AttentionBranchNetwork(nn.Sequential(split.features), branch, perception)
