@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from vision.data import load_dataset
 from vision.explain import ABNAttention, GradCAM, deletion, pointing_game
-from vision.models import abn_loss, build, feature_layer, get_spec
+from vision.models import ABN_MAPS, ABNMap, abn_loss, build, feature_layer, get_spec
 from vision.train import TrainConfig, load_trained, train
 
 EXPLAINED_IMAGES = 200
@@ -39,17 +39,17 @@ BUDGET = {"digits": 4, "shapes": 3}  # epochs; batch 64, SGD 0.1, cosine, weight
 
 
 def train_and_score(
-    dataset: str, model: str, seed: int, abn: bool, root: Path, *, abn_map_kernel: int = 3
+    dataset: str, model: str, seed: int, abn: bool, root: Path, *, abn_map: ABNMap = "positive"
 ) -> dict:
     """Train one model and score its explanations on the first test images.
 
-    ``abn_map_kernel`` is the kernel of the ABN attention map's conv; the record
+    ``abn_map`` is the ABN attention map's conv (one of ``ABN_MAPS``); the record
     holds it for an ABN model and None for a plain one.
     """
     config = TrainConfig(
         model=model,
         abn=abn,
-        abn_map_kernel=abn_map_kernel,
+        abn_map=abn_map,
         dataset=dataset,
         epochs=BUDGET[dataset],
         batch_size=64,
@@ -79,7 +79,7 @@ def train_and_score(
         "model": model,
         "seed": seed,
         "abn": abn,
-        "abn_map_kernel": abn_map_kernel if abn else None,
+        "abn_map": abn_map if abn else None,
         "top1_error": result.final.top1_error,
         "train_seconds": seconds,
         "deletion_auc": float(
@@ -148,12 +148,11 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
-        "--abn-map-kernel",
-        type=int,
-        choices=[1, 3],
-        default=3,
-        help="kernel of the ABN attention map's conv (accuracy): 3 as the ABN authors, "
-        "1 as models built before the option",
+        "--abn-map",
+        choices=ABN_MAPS,
+        default="positive",
+        help="the ABN attention map's conv (accuracy): positive (3x3, non-negative weights), "
+        "3x3 (the ABN authors', free weights) or 1x1 (free weights, as before the choice)",
     )
     parser.add_argument("--steps", type=int, default=3, help="timed training steps (throughput)")
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the raw figures")
@@ -173,7 +172,7 @@ def main() -> None:
                                 seed,
                                 abn,
                                 Path(root),
-                                abn_map_kernel=args.abn_map_kernel,
+                                abn_map=args.abn_map,
                             )
                             records.append(record)
                             print(json.dumps(record), flush=True)

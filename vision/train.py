@@ -38,8 +38,8 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from vision.data import DATASETS, DatasetName, DatasetSplits, load_dataset
-from vision.models import ABNOutput, abn_loss, build, get_spec
-from vision.models.builder import check_abn_map_kernel
+from vision.models import ABNMap, ABNOutput, abn_loss, build, get_spec
+from vision.models.builder import check_abn_map
 from vision.norm import NormKind
 from vision.optim import (
     OPTIMIZERS,
@@ -64,8 +64,9 @@ class TrainConfig:
     Attributes:
         model: registered model name (vision.models.list_models()).
         abn: train the model's Attention Branch Network with the ABN loss.
-        abn_map_kernel: kernel of the conv that makes the ABN attention map: 3 as
-            the ABN authors, 1 as models built before this option (abn only).
+        abn_map: the conv that makes the ABN attention map (abn only):
+            positive is 3x3 with non-negative weights, 3x3 the ABN authors' with
+            free weights, 1x1 free weights as models built before the choice.
         norm: normalization, bn, gn, lrn or none; unset keeps the
             model's published one.
         groups: upper bound for GroupNorm's group count.
@@ -100,7 +101,7 @@ class TrainConfig:
 
     model: str = "cifar_resnet20"
     abn: bool = False
-    abn_map_kernel: int = 3
+    abn_map: ABNMap = "positive"
     norm: NormKind | None = None
     groups: int = 32
     weights: str | None = None
@@ -243,7 +244,7 @@ def validate(config: TrainConfig) -> None:
         ValueError: the first problem, in one sentence.
     """
     get_spec(config.model)
-    check_abn_map_kernel(config.abn_map_kernel)
+    check_abn_map(config.abn_map)
     choices = {
         "dataset": (config.dataset, DATASETS),
         "optimizer": (config.optimizer, OPTIMIZERS),
@@ -285,7 +286,7 @@ def _prepare(config: TrainConfig, processes: _Processes) -> _Run:
     options = {
         "num_classes": len(data.classes),
         "abn": config.abn,
-        "abn_map_kernel": config.abn_map_kernel,
+        "abn_map": config.abn_map,
         "norm": config.norm,
     }
     _check_input_size(config.model, data.image_size, options)
@@ -425,7 +426,7 @@ def _checkpoint_state(
         "format": CHECKPOINT_FORMAT,
         "model_name": config.model,
         "abn": config.abn,
-        "abn_map_kernel": config.abn_map_kernel,
+        "abn_map": config.abn_map,
         "norm": config.norm,
         "groups": config.groups,
         "classes": list(run.data.classes),
@@ -557,8 +558,8 @@ def save_atomically(state: dict[str, Any], path: Path) -> None:
 def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> TrainedModel:
     """The model of a checkpoint written by ``train``, in eval mode on ``device``.
 
-    A checkpoint saved before ``abn_map_kernel`` existed builds its ABN map conv
-    with kernel 1, as it was trained.
+    A checkpoint saved before ``abn_map`` existed builds the free-weight map conv
+    it was trained with: 3x3 where it holds ``abn_map_kernel`` 3, else 1x1.
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -569,7 +570,7 @@ def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> Tra
         state["model_name"],
         num_classes=len(state["classes"]),
         abn=state["abn"],
-        abn_map_kernel=_saved_map_kernel(state),
+        abn_map=_saved_abn_map(state),
         norm=state["norm"],
         groups=state["groups"],
     )
@@ -597,9 +598,16 @@ def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     return state
 
 
-def _saved_map_kernel(state: dict[str, Any]) -> int:
-    """The ABN map kernel a checkpoint was trained with; 1 for those saved before the option."""
-    return state.get("abn_map_kernel", 1)
+def _saved_abn_map(state: dict[str, Any]) -> ABNMap:
+    """The ABN map a checkpoint was trained with.
+
+    Checkpoints saved before ``abn_map`` existed hold the kernel of a free-weight
+    conv in ``abn_map_kernel`` (3 or 1) or, older still, nothing: a 1x1 conv.
+    """
+    if "abn_map" in state:
+        return state["abn_map"]
+    kernel = state.get("abn_map_kernel", 1)
+    return "3x3" if kernel == 3 else "1x1"
 
 
 def _check_same_run(state: dict[str, Any], config: TrainConfig, data: DatasetSplits) -> None:
@@ -610,11 +618,11 @@ def _check_same_run(state: dict[str, Any], config: TrainConfig, data: DatasetSpl
             f"The checkpoint holds model, abn, norm, classes = {saved}, not {asked}; "
             "resume with the settings it was trained with."
         )
-    kernel = _saved_map_kernel(state)
-    if config.abn and kernel != config.abn_map_kernel:
+    abn_map = _saved_abn_map(state)
+    if config.abn and abn_map != config.abn_map:
         raise ValueError(
-            f"The checkpoint's ABN map kernel is {kernel}, not {config.abn_map_kernel}; "
-            f"resume with --abn-map-kernel {kernel}."
+            f"The checkpoint's ABN map is {abn_map}, not {config.abn_map}; "
+            f"resume with --abn-map {abn_map}."
         )
 
 

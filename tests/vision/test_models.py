@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vision.models import (
+    ABN_MAPS,
     ABNOutput,
     AttentionBranch,
     AttentionBranchNetwork,
@@ -19,6 +20,7 @@ from vision.models import (
     list_models,
 )
 from vision.models.abn import stride_one_copy
+from vision.models.attention_branch import SoftplusConv2d
 
 SURVEY_MODELS = {
     "alexnet",
@@ -203,25 +205,33 @@ def test_alexnet_norm_choice_replaces_lrn_where_it_stands():
     assert not any(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
 
 
-# One member of every family: each forwards the map kernel to the attention branch.
+# One member of every family: each forwards the map choice to the attention branch.
 ONE_PER_FAMILY = sorted(LIGHT | {"cifar_wrn16_8", "cifar_resnext29_8x64d"})
+MAP_CONVS = {"positive": (3, SoftplusConv2d), "3x3": (3, nn.Conv2d), "1x1": (1, nn.Conv2d)}
 
 
-def test_every_family_builds_the_abn_map_conv_with_the_kernel_asked():
+def test_abn_map_choices_are_exported():
+    assert ABN_MAPS == tuple(MAP_CONVS) == ("positive", "3x3", "1x1")
+
+
+def test_every_family_builds_the_abn_map_conv_asked():
     for name in ONE_PER_FAMILY:
-        with torch.device("meta"):
-            default = build(name, num_classes=5, abn=True)
-            older = build(name, num_classes=5, abn=True, abn_map_kernel=1)
-        assert default.attention_branch.to_attention.kernel_size == (3, 3), name  # the authors'
-        assert older.attention_branch.to_attention.kernel_size == (1, 1), name
+        for abn_map in (None, *ABN_MAPS):  # None: the default, "positive"
+            with torch.device("meta"):
+                options = {} if abn_map is None else {"abn_map": abn_map}
+                model = build(name, num_classes=5, abn=True, **options)
+            kernel, conv_type = MAP_CONVS[abn_map or "positive"]
+            conv = model.attention_branch.to_attention
+            assert type(conv) is conv_type and conv.kernel_size == (kernel, kernel), name
 
 
-@pytest.mark.parametrize("kernel", [1, 3])
-def test_abn_map_kernel_sets_the_map_conv_and_keeps_every_shape(kernel):
+@pytest.mark.parametrize("abn_map", ABN_MAPS)
+def test_abn_map_sets_the_map_conv_and_keeps_every_shape(abn_map):
     torch.manual_seed(0)
-    model = build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel)
+    model = build("cifar_resnet20", num_classes=7, abn=True, abn_map=abn_map)
     branch = model.attention_branch
     conv = branch.to_attention
+    kernel = MAP_CONVS[abn_map][0]
     assert conv.kernel_size == (kernel, kernel) and conv.padding == (kernel // 2, kernel // 2)
     assert conv.bias is None and isinstance(branch.attention_norm, nn.BatchNorm2d)  # as the authors
     # A kxk conv: one active position of the class maps reaches a kxk patch of the map.
@@ -231,17 +241,45 @@ def test_abn_map_kernel_sets_the_map_conv_and_keeps_every_shape(kernel):
     _check_forward_backward(model, torch.randn(2, 3, 32, 32), 7)  # the attention map is 16x16
 
 
-def test_abn_map_kernels_give_the_same_output_shapes():
+def test_abn_maps_give_the_same_output_shapes():
     images = torch.randn(2, 3, 32, 32)
     outputs = [
-        build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel).eval()(images)
-        for kernel in (1, 3)
+        build("cifar_resnet20", num_classes=7, abn=True, abn_map=abn_map).eval()(images)
+        for abn_map in ABN_MAPS
     ]
-    assert [o.shape for o in outputs[0]] == [o.shape for o in outputs[1]]
-    assert outputs[1].attention.shape == (2, 1, 16, 16)
+    assert all([o.shape for o in out] == [o.shape for o in outputs[0]] for out in outputs)
+    assert outputs[0].attention.shape == (2, 1, 16, 16)
 
 
-@pytest.mark.parametrize("kernel", [0, 2, 5])
-def test_other_abn_map_kernels_are_one_clear_error(kernel):
-    with pytest.raises(ValueError, match=rf"^The ABN map kernel must be 1 or 3, not {kernel}\.$"):
-        build("cifar_resnet20", num_classes=7, abn=True, abn_map_kernel=kernel)
+def test_the_positive_map_rises_with_every_class_map_and_keeps_the_state_dict_keys():
+    torch.manual_seed(0)
+    model = build("cifar_resnet20", num_classes=7, abn=True, abn_map="positive")
+    conv = model.attention_branch.to_attention
+    assert torch.all(conv.effective_weight > 0)
+    assert torch.any(conv.weight < 0)  # the stored weights are free: softplus makes them positive
+    # Raising one response map anywhere never lowers the map's logits anywhere.
+    maps = torch.rand(2, 7, 8, 8)
+    raised = maps.clone()
+    raised[:, 3, 2:6, 1:4] += 1.0
+    with torch.no_grad():
+        assert torch.all(conv(raised) >= conv(maps)) and torch.any(conv(raised) > conv(maps))
+    free = build("cifar_resnet20", num_classes=7, abn=True, abn_map="3x3")
+    state = model.state_dict()
+    assert list(state) == list(free.state_dict())
+    free.load_state_dict(state)  # the same tensors load either way; only their use differs
+    assert torch.equal(free.attention_branch.to_attention.weight, conv.weight)
+
+
+def test_attention_branch_maps_are_free_unless_asked():
+    assert type(AttentionBranch(4, 3).to_attention) is nn.Conv2d  # the RL agents' branch
+    positive = AttentionBranch(4, 3, map_kernel_size=3, positive_map=True)
+    assert isinstance(positive.to_attention, SoftplusConv2d)
+    assert "to_attention.weight" in positive.state_dict()
+    assert positive(torch.rand(2, 4, 5, 5)).attention.shape == (2, 1, 5, 5)
+
+
+@pytest.mark.parametrize("abn_map", ["3", "softplus", "", 3])
+def test_other_abn_maps_are_one_clear_error(abn_map):
+    message = rf"^Unknown ABN map {abn_map!r}; choose one of positive, 3x3, 1x1\.$"
+    with pytest.raises(ValueError, match=message):
+        build("cifar_resnet20", num_classes=7, abn=True, abn_map=abn_map)

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from abnrl.commands.vision_train import PRESETS, VisionTrainConfig, resolve, run
 from abnrl.errors import UserError
+from vision.models.attention_branch import SoftplusConv2d
 from vision.train import SetupError, TrainConfig, evaluate, load_trained, train
 
 
@@ -74,8 +75,8 @@ def test_setup_errors_are_one_sentence(tmp_path):
         train(_config(tmp_path / "alexnet", model="alexnet"))
     with pytest.raises(SetupError, match="Unknown model 'resnet19'"):
         train(_config(tmp_path / "x", model="resnet19"))
-    with pytest.raises(SetupError, match="The ABN map kernel must be 1 or 3, not 2"):
-        train(_config(tmp_path / "y", abn_map_kernel=2))
+    with pytest.raises(SetupError, match="Unknown ABN map '3'; choose one of positive, 3x3, 1x1"):
+        train(_config(tmp_path / "y", abn_map="3"))
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "last.pt").write_bytes(b"garbage")
     with pytest.raises(SetupError, match="is not a readable checkpoint"):
@@ -84,8 +85,10 @@ def test_setup_errors_are_one_sentence(tmp_path):
         load_trained(tmp_path / "bad" / "last.pt")
 
 
-def _map_kernel(model: nn.Module) -> int:
-    return model.attention_branch.to_attention.kernel_size[0]
+def _map_conv(model: nn.Module) -> tuple[int, bool]:
+    """The ABN map conv's kernel, and whether its weights are made non-negative."""
+    conv = model.attention_branch.to_attention
+    return conv.kernel_size[0], isinstance(conv, SoftplusConv2d)
 
 
 def _same_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> bool:
@@ -93,36 +96,48 @@ def _same_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> bool:
     return own.keys() == state.keys() and all(torch.equal(own[k], state[k]) for k in state)
 
 
-def test_abn_map_kernel_is_saved_and_loads_back(tmp_path):
-    result = train(_config(tmp_path, epochs=1))  # the default: the ABN authors' 3x3
+def test_abn_map_is_saved_and_loads_back(tmp_path):
+    result = train(_config(tmp_path, epochs=1))  # the default: 3x3, non-negative weights
     state = torch.load(result.checkpoint, weights_only=True)
-    assert state["abn_map_kernel"] == 3
+    assert state["abn_map"] == "positive" and "abn_map_kernel" not in state
     trained = load_trained(result.checkpoint)
-    assert _map_kernel(trained.model) == 3 and _same_weights(trained.model, state["model"])
+    assert _map_conv(trained.model) == (3, True) and _same_weights(trained.model, state["model"])
 
 
-def test_checkpoints_saved_before_the_map_kernel_option_load_with_kernel_1(tmp_path):
-    result = train(_config(tmp_path / "run", epochs=1, abn_map_kernel=1))
-    state = torch.load(result.checkpoint, weights_only=True)
-    assert state["abn_map_kernel"] == 1
-    del state["abn_map_kernel"]  # as written before the option existed
-    del state["config"]["abn_map_kernel"]
-    older = tmp_path / "older.pt"
-    torch.save(state, older)
+def _as_legacy(checkpoint, path, **legacy):
+    """``checkpoint`` rewritten as an older version did: no ``abn_map``, ``legacy`` instead."""
+    state = torch.load(checkpoint, weights_only=True)
+    del state["abn_map"], state["config"]["abn_map"]
+    state |= legacy
+    state["config"] |= legacy
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return state
+
+
+@pytest.mark.parametrize(
+    "abn_map, legacy, conv",
+    [
+        ("1x1", {}, (1, False)),  # saved before any map option: a 1x1 conv
+        ("3x3", {"abn_map_kernel": 3}, (3, False)),  # saved with the kernel option
+    ],
+)
+def test_checkpoints_saved_before_the_abn_map_option_load_as_trained(
+    tmp_path, abn_map, legacy, conv
+):
+    result = train(_config(tmp_path / "run", epochs=1, abn_map=abn_map))
+    older = tmp_path / "older" / "last.pt"
+    state = _as_legacy(result.checkpoint, older, **legacy)
     trained = load_trained(older)
-    assert _map_kernel(trained.model) == 1 and _same_weights(trained.model, state["model"])
+    assert _map_conv(trained.model) == conv and _same_weights(trained.model, state["model"])
     images = torch.randn(2, 3, 32, 32)
     same = load_trained(result.checkpoint).model
     torch.testing.assert_close(trained.model(images).attention, same(images).attention)
-    # Resuming with another kernel than the checkpoint's is refused before any training.
-    with pytest.raises(
-        SetupError, match="ABN map kernel is 1, not 3; resume with --abn-map-kernel 1"
-    ):
-        train(_config(tmp_path / "run", resume=True))
-    (tmp_path / "older").mkdir()
-    older.rename(tmp_path / "older" / "last.pt")
-    with pytest.raises(SetupError, match="ABN map kernel is 1, not 3"):
-        train(_config(tmp_path / "older", resume=True))
+    # Resuming with another map than the checkpoint's is refused before any training.
+    refused = f"ABN map is {abn_map}, not positive; resume with --abn-map {abn_map}"
+    for run_dir in ("run", "older"):
+        with pytest.raises(SetupError, match=refused):
+            train(_config(tmp_path / run_dir, resume=True))
 
 
 def test_evaluate_counts_top1_and_top5():

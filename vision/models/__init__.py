@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from vision.models.abn import ABNOutput, AttentionBranchNetwork, abn_loss
+from vision.models.abn import ABN_MAPS, ABNMap, ABNOutput, AttentionBranchNetwork, abn_loss
 from vision.models.alexnet import alexnet
 from vision.models.attention_branch import AttentionBranch, AttentionBranchOutput, apply_attention
 from vision.models.builder import Weights
@@ -148,7 +148,7 @@ def build(
     *,
     num_classes: int,
     abn: bool = False,
-    abn_map_kernel: int = 3,
+    abn_map: ABNMap = "positive",
     norm: str | None = None,
     groups: int = 32,
     weights: Weights = None,
@@ -159,21 +159,22 @@ def build(
         name: a name from ``list_models()``.
         num_classes: number of classes K.
         abn: build its Attention Branch Network (returns ``ABNOutput``).
-        abn_map_kernel: kernel of the conv that makes the ABN attention map: 3 as the
-            ABN authors, 1 as models built before this option; only matters with ``abn``.
+        abn_map: the conv that makes the ABN attention map, one of ``ABN_MAPS``:
+            ``"positive"`` (3x3 with non-negative weights), ``"3x3"`` (the ABN
+            authors', free weights) or ``"1x1"`` (free weights, as models built before
+            the choice); only matters with ``abn``.
         norm: ``"bn"``, ``"gn"``, ``"lrn"`` or ``"none"``; None keeps the published one.
         groups: upper bound for GroupNorm's group count.
         weights: torchvision weights (name or enum) from the local torch hub cache.
 
     Raises:
-        ValueError: unknown model, normalization or weights, or an ABN map kernel
-            other than 1 or 3.
+        ValueError: unknown model, ABN map, normalization or weights.
         FileNotFoundError: the weights are not in the local cache.
     """
     return get_spec(name).builder(
         num_classes=num_classes,
         abn=abn,
-        abn_map_kernel=abn_map_kernel,
+        abn_map=abn_map,
         norm=norm,
         groups=groups,
         weights=weights,
@@ -183,6 +184,8 @@ def build(
 __all__ = [
     "build_detector",
     "list_detectors",
+    "ABN_MAPS",
+    "ABNMap",
     "ABNOutput",
     "AttentionBranch",
     "AttentionBranchNetwork",

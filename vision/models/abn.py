@@ -12,6 +12,12 @@ the feature extractor (all stages but the last), the last stage, and the head
 
 The copy starts from the last stage's current weights, so with pretrained
 weights the attention branch starts pretrained too.
+
+The attention map's conv is one of ``ABN_MAPS``: ``"positive"`` (3x3 with
+non-negative weights, the default: its map follows the class evidence instead
+of often pointing at the background; see ``vision.models.attention_branch``),
+``"3x3"`` (the ABN authors' conv, free weights) or ``"1x1"`` (free weights, as
+models built before the choice existed).
 """
 
 from __future__ import annotations
@@ -19,13 +25,24 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vision.models.attention_branch import AttentionBranch, apply_attention
 from vision.norm import NormFactory
+
+ABNMap = Literal["positive", "3x3", "1x1"]
+ABN_MAPS: tuple[str, ...] = get_args(ABNMap)
+"""The choices of the attention map's conv (see the module's notes)."""
+
+_MAP_CONVS: dict[str, tuple[int, bool]] = {
+    "positive": (3, True),
+    "3x3": (3, False),
+    "1x1": (1, False),
+}
+"""Each of ``ABN_MAPS`` as (kernel size, non-negative weights)."""
 
 
 class ABNOutput(NamedTuple):
@@ -84,21 +101,22 @@ class AttentionBranchNetwork(nn.Module):
 
 
 def attention_branch_network(
-    split: StageSplit, *, num_classes: int, norm: NormFactory, map_kernel_size: int = 3
+    split: StageSplit, *, num_classes: int, norm: NormFactory, map_conv: ABNMap = "positive"
 ) -> AttentionBranchNetwork:
     """Build the ABN of a classifier from its ``split``.
 
-    The attention map is made as the ABN authors make it: a conv (3x3 by default)
-    followed by ``norm`` and a sigmoid.
+    The attention map is made as the ABN authors make it, a conv followed by
+    ``norm`` and a sigmoid, with the conv ``map_conv`` names.
 
     Args:
         split: where the classifier splits; its modules are reused, not copied.
         num_classes: K, the attention branch's number of class maps.
         norm: normalization factory for the attention branch's own layers, the
             attention map's included.
-        map_kernel_size: kernel of the conv that makes the attention map: 3 as the
-            ABN authors, 1 as models built before this option.
+        map_conv: one of ``ABN_MAPS``: ``"positive"`` (3x3, non-negative weights),
+            ``"3x3"`` (the ABN authors') or ``"1x1"`` (models built before the choice).
     """
+    map_kernel_size, positive_map = _MAP_CONVS[map_conv]
     branch = AttentionBranch(
         split.feature_channels,
         num_classes,
@@ -107,6 +125,7 @@ def attention_branch_network(
         norm=norm,
         map_kernel_size=map_kernel_size,
         normalize_map=True,
+        positive_map=positive_map,
     )
     perception = nn.Sequential(OrderedDict([(split.stage_name, split.stage), *split.head.items()]))
     return AttentionBranchNetwork(nn.Sequential(split.features), branch, perception)

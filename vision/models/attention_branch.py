@@ -19,6 +19,14 @@ inference BatchNorm is an affine map, which a conv with bias already is, so
 layer and the same output in training and acting. ``normalize_map=True`` puts the
 ``norm`` layer on the one-channel map instead; a per-sample norm there (GroupNorm,
 LayerNorm) pins each map's mean and spread, so a peak cannot stand out.
+
+``positive_map=True`` makes the map conv's weights non-negative (``softplus`` of
+the stored ones). The response maps it reads are ReLU'd, non-negative class
+evidence: with non-negative weights M rises wherever the evidence does, while
+with free weights the map's sign is arbitrary and M often points at the
+background. On the shapes set (ResNet-20, 3 epochs, 3 seeds) the pointing game
+went from 61.2 +- 17.0 % (3x3, free weights) to 88.7 +- 9.2 % and the top-1
+error from 1.50 to 0.90 %.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vision.norm import NormFactory
@@ -54,6 +63,8 @@ class AttentionBranch(nn.Module):
         norm: factory ``channels -> module`` for the normalization layers.
         map_kernel_size: kernel of the conv that makes M (the authors': 3).
         normalize_map: put ``norm`` on M's logits (see the module's notes).
+        positive_map: give the conv that makes M non-negative weights, ``softplus``
+            of the stored ``to_attention.weight`` (see the module's notes).
     """
 
     def __init__(
@@ -66,6 +77,7 @@ class AttentionBranch(nn.Module):
         norm: NormFactory = nn.BatchNorm2d,
         map_kernel_size: int = 1,
         normalize_map: bool = True,
+        positive_map: bool = False,
     ) -> None:
         super().__init__()
         channels = body_channels or in_channels
@@ -74,7 +86,7 @@ class AttentionBranch(nn.Module):
         self.to_maps = nn.Conv2d(channels, num_outputs, kernel_size=1, bias=False)
         self.maps_norm = norm(num_outputs)
         self.scores = nn.Conv2d(num_outputs, num_outputs, kernel_size=1, bias=False)
-        self.to_attention = nn.Conv2d(
+        self.to_attention = (SoftplusConv2d if positive_map else nn.Conv2d)(
             num_outputs,
             1,
             kernel_size=map_kernel_size,
@@ -89,6 +101,23 @@ class AttentionBranch(nn.Module):
         maps = self.scores(h)  # (B, K, H, W)
         attention = torch.sigmoid(self.attention_norm(self.to_attention(h)))  # (B, 1, H, W)
         return AttentionBranchOutput(maps.mean(dim=(2, 3)), attention, maps)
+
+
+class SoftplusConv2d(nn.Conv2d):
+    """A conv whose effective weights are ``softplus(weight)``: never negative.
+
+    The stored parameter keeps its name ``weight`` (it holds the raw values), so a
+    state dict has the same keys as a plain ``nn.Conv2d``'s (``torch.nn.utils.parametrize``
+    would store it as ``parametrizations.weight.original``); the bias stays free.
+    """
+
+    @property
+    def effective_weight(self) -> Tensor:
+        """The weights the conv applies, ``softplus(weight)``."""
+        return F.softplus(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.effective_weight, self.bias)
 
 
 def apply_attention(features: Tensor, attention: Tensor) -> Tensor:

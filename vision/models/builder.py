@@ -14,14 +14,10 @@ import torchvision.models
 from torch import nn
 from torchvision.models import WeightsEnum
 
-from vision.models.abn import StageSplit, attention_branch_network
+from vision.models.abn import ABN_MAPS, ABNMap, StageSplit, attention_branch_network
 from vision.norm import NORM_KINDS, NormFactory, convert_batchnorm, make_norm
 
 Weights = str | WeightsEnum | None
-
-ABN_MAP_KERNELS = (1, 3)
-"""Kernels the ABN attention map's conv may have: 3 as the ABN authors, 1 as models
-built before the choice existed."""
 
 
 class BuildOptions(TypedDict, total=False):
@@ -31,8 +27,10 @@ class BuildOptions(TypedDict, total=False):
         num_classes: number of classes K (the family's default: 1000 ImageNet, 10 CIFAR).
         abn: build the Attention Branch Network (returns ``ABNOutput``) instead of
             the plain classifier (returns logits).
-        abn_map_kernel: kernel of the conv that makes the ABN attention map: 3 as the
-            ABN authors, 1 as models built before this option; only matters with ``abn``.
+        abn_map: the conv that makes the ABN attention map, one of ``ABN_MAPS``:
+            ``"positive"`` (3x3 with non-negative weights), ``"3x3"`` (the ABN
+            authors', free weights) or ``"1x1"`` (free weights, as models built before
+            the choice); only matters with ``abn``.
         norm: ``"bn"``, ``"gn"``, ``"lrn"`` or ``"none"`` for every normalization layer;
             None keeps the published one (LRN for AlexNet, none for plain VGG, else BN).
         groups: upper bound for GroupNorm's group count.
@@ -43,7 +41,7 @@ class BuildOptions(TypedDict, total=False):
 
     num_classes: int
     abn: bool
-    abn_map_kernel: int
+    abn_map: ABNMap
     norm: str | None
     groups: int
     weights: Weights
@@ -57,7 +55,7 @@ class ResolvedOptions:
         arch: the model's registry name (and torchvision's, where weights exist).
         num_classes: number of classes K.
         abn: wrap the classifier into an Attention Branch Network.
-        abn_map_kernel: kernel of the conv that makes the ABN attention map (1 or 3).
+        abn_map: the conv that makes the ABN attention map (one of ``ABN_MAPS``).
         norm: the normalization kind to build (``norm=None`` resolved to the published one).
         groups: upper bound for GroupNorm's group count.
         weights: torchvision weights to load from the local cache, or None.
@@ -66,7 +64,7 @@ class ResolvedOptions:
     arch: str
     num_classes: int
     abn: bool
-    abn_map_kernel: int
+    abn_map: ABNMap
     norm: str
     groups: int
     weights: Weights
@@ -84,7 +82,7 @@ def resolve_options(
     default_classes: int = 1000,
     num_classes: int | None = None,
     abn: bool = False,
-    abn_map_kernel: int = 3,
+    abn_map: ABNMap = "positive",
     norm: str | None = None,
     groups: int = 32,
     weights: Weights = None,
@@ -97,13 +95,13 @@ def resolve_options(
         published_norm: the normalization the architecture was published (and its
             weights trained) with; ``norm=None`` builds it.
         default_classes: the number of classes when ``num_classes`` is not given.
-        num_classes, abn, abn_map_kernel, norm, groups, weights: the builder's options.
+        num_classes, abn, abn_map, norm, groups, weights: the builder's options.
 
     Raises:
-        ValueError: an ABN map kernel other than 1 or 3, unknown normalization, or
+        ValueError: an unknown ABN map, unknown normalization, or
             weights that do not exist or do not fit the normalization.
     """
-    check_abn_map_kernel(abn_map_kernel)
+    check_abn_map(abn_map)
     kind = published_norm if norm is None else norm
     if kind not in NORM_KINDS:
         raise ValueError(f"Unknown normalization {kind!r}; choose one of {', '.join(NORM_KINDS)}.")
@@ -116,17 +114,17 @@ def resolve_options(
                 "convert with vision.norm.convert_batchnorm."
             )
     classes = default_classes if num_classes is None else num_classes
-    return ResolvedOptions(arch, classes, abn, abn_map_kernel, kind, groups, weights)
+    return ResolvedOptions(arch, classes, abn, abn_map, kind, groups, weights)
 
 
-def check_abn_map_kernel(kernel: int) -> None:
-    """Refuse an ABN attention-map kernel other than those of ``ABN_MAP_KERNELS``.
+def check_abn_map(abn_map: str) -> None:
+    """Refuse an ABN attention map other than those of ``ABN_MAPS``.
 
     Raises:
-        ValueError: ``kernel`` is not 1 or 3.
+        ValueError: ``abn_map`` is not one of ``ABN_MAPS``.
     """
-    if kernel not in ABN_MAP_KERNELS:
-        raise ValueError(f"The ABN map kernel must be 1 or 3, not {kernel!r}.")
+    if abn_map not in ABN_MAPS:
+        raise ValueError(f"Unknown ABN map {abn_map!r}; choose one of {', '.join(ABN_MAPS)}.")
 
 
 def finish(
@@ -150,7 +148,7 @@ def finish(
         split(model),
         num_classes=options.num_classes,
         norm=options.norm_layer(),
-        map_kernel_size=options.abn_map_kernel,
+        map_conv=options.abn_map,
     )
 
 
