@@ -142,7 +142,13 @@ def run(config: AnalyzeConfig) -> int:
     }
     write_json_atomic(out / "attention-analysis.json", results)
     write_text_atomic(out / "attention-analysis.md", tables)
-    title = f"{checkpoint.name}, {model.num_timesteps:,} steps, Breakout (classic)"
+    # A run dir's checkpoint is named after its run, a loose file after itself.
+    name = (
+        checkpoint.parent.parent.name
+        if checkpoint.parent.name == "checkpoints"
+        else checkpoint.name
+    )
+    title = f"{name}, {model.num_timesteps:,} steps, Breakout (classic)"
     plot_metrics(summary, out / "attention-metrics.png", title)
     if analysis.examples:
         save_png(out / "attention-examples.png", examples_figure(analysis.examples))
