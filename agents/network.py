@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from agents.attention import (
     ATTENTIONS,
-    ABNAttention,
+    BranchAttention,
     MapEdit,
     MaskAttention,
     SpatialSoftmaxAttention,
@@ -36,9 +36,9 @@ class ABNPolicyOutput(NamedTuple):
 def build_attention(name: str, parts, n_actions: int, *, heads: int, groups: int) -> nn.Module:
     """The attention design ``name`` on the backbone ``parts``."""
     if name == "abn":
-        return ABNAttention(parts, n_actions, groups=groups)
+        return BranchAttention(parts, n_actions, groups=groups)
     if name == "abn-groupnorm":
-        return ABNAttention(parts, n_actions, normalize_map=True, groups=groups)
+        return BranchAttention(parts, n_actions, normalize_map=True, groups=groups)
     if name == "mask":
         return MaskAttention(parts, n_actions)
     if name == "softmax":

@@ -18,7 +18,7 @@ the maps (by their spatial mean, by another frame's maps) through it.
 
 from __future__ import annotations
 
-from agents.attention.abn import ABNAttention
+from agents.attention.abn import BranchAttention
 from agents.attention.mask import MaskAttention
 from agents.attention.output import AttentionOutput, MapEdit
 from agents.attention.softmax import SpatialSoftmaxAttention
@@ -31,7 +31,7 @@ LEGACY_ATTENTION = "abn-groupnorm"
 
 __all__ = [
     "ATTENTIONS",
-    "ABNAttention",
+    "BranchAttention",
     "AttentionOutput",
     "DEFAULT_ATTENTION",
     "LEGACY_ATTENTION",

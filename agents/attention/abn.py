@@ -10,7 +10,7 @@ from vision.models.attention_branch import AttentionBranch, apply_attention
 from vision.norm import group_norm
 
 
-class ABNAttention(nn.Module):
+class BranchAttention(nn.Module):
     """An attention branch reads ``g``; the perception trunk continues on ``(1 + M) * g``.
 
     The branch has one response map per action plus one for the value; their global
