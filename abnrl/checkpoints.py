@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.save_util import load_from_zip_file
 
 from abnrl.errors import UserError
 from abnrl.files import write_atomic
 from agents import ABNA2C, ABNPPO
+from agents.safe_loading import UnsafeCheckpointError, read_data
 from envs import action_count
 
 # Saved on the model object, so that SB3 stores it inside the zip.
@@ -58,9 +58,10 @@ def check_actions(model: BaseAlgorithm, game: str) -> None:
         )
 
 
-def _algorithm_class(data: dict[str, Any]) -> type[BaseAlgorithm]:
-    abn = "attention_coef" in data
-    if "clip_range" in data:
+def _algorithm_class(keys: set[str]) -> type[BaseAlgorithm]:
+    # Keys that only the ABN algorithms and only PPO save.
+    abn = "attention_coef" in keys
+    if "clip_range" in keys:
         return ABNPPO if abn else PPO
     return ABNA2C if abn else A2C
 
@@ -75,13 +76,19 @@ def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgo
     if not path.is_file():
         raise UserError(f"No checkpoint at {path}.")
     try:
-        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
-        meta = data.get(META_ATTRIBUTE) if data else None
-        if not meta:
-            raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
-        model = _algorithm_class(data).load(path, device=device)
-    except UserError:
-        raise
+        plain, objects = read_data(path)
+    except UnsafeCheckpointError as error:
+        raise UserError(f"{path} is not a safe agent checkpoint: {error}.") from None
+    except (ValueError, OSError) as error:
+        raise UserError(f"{path} is not a readable checkpoint: {error}.") from None
+    meta = objects.get(META_ATTRIBUTE)
+    if not isinstance(meta, dict) or "game" not in meta:
+        raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
+    try:
+        # Every serialized value is given, so SB3 unpickles nothing.
+        model = _algorithm_class(plain.keys() | objects.keys()).load(
+            path, device=device, custom_objects=objects
+        )
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, OSError) as error:
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from error
     return model, meta

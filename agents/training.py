@@ -10,6 +10,7 @@ from agents.attention import DEFAULT_ATTENTION, LEGACY_ATTENTION
 from agents.losses import attention_branch_loss, map_entropy
 from agents.network import ABNPolicyOutput
 from agents.policy import ABNPolicy
+from agents.safe_loading import AgentFile, safe_custom_objects
 
 
 class AttentionBranchTraining:
@@ -54,6 +55,25 @@ class AttentionBranchTraining:
         given = kwargs.get("policy_kwargs") or {}
         kwargs["policy_kwargs"] = {"attention": DEFAULT_ATTENTION, **given}
         super().__init__(policy, env, **kwargs)
+
+    @classmethod
+    def load(
+        cls,
+        path: AgentFile,
+        env: Any = None,
+        device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """SB3's ``load``, except that nothing in the file is unpickled as it is: the
+        values SB3 would unpickle are rebuilt from an allowlist of what agents store
+        (``agents.safe_loading``).
+
+        Raises:
+            agents.safe_loading.UnsafeCheckpointError: the file stores anything else.
+        """
+        objects = safe_custom_objects(path, custom_objects)
+        return super().load(path, env, device, custom_objects=objects, **kwargs)
 
     def _setup_model(self) -> None:
         self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.crafted_files import WritesAFile
 from vision.data import Augmentation, ImageTensorDataset, load_dataset
 from vision.data.shapes import CLASSES, generate_shapes, load_shapes, shape_mask
 
@@ -84,9 +85,11 @@ def _write_cifar(folder, name, count):
     else:
         names = [f"class{i}" for i in range(100)]
         files = {"train": batch(count), "test": batch(count), "meta": {"fine_label_names": names}}
-    for file, content in files.items():
+    for index, (file, content) in enumerate(files.items()):
         with open(folder / file, "wb") as handle:
-            pickle.dump(content, handle)
+            # The distributed files are protocol-2 pickles; newer protocols pickle arrays
+            # through other NumPy globals.
+            pickle.dump(content, handle, protocol=2 if index == 0 else pickle.HIGHEST_PROTOCOL)
     return files
 
 
@@ -111,6 +114,16 @@ def test_missing_or_damaged_cifar_is_one_clear_sentence(tmp_path):
     (tmp_path / "cifar-100-python" / "test").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="is not a CIFAR-100 file"):
         load_dataset("cifar100", root=tmp_path)
+
+
+def test_a_cifar_file_that_would_run_code_is_refused_unrun(tmp_path):
+    _write_cifar(tmp_path / "cifar-10-batches-py", "cifar10", 2)
+    marker = tmp_path / "ran"
+    payload = {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 1], "x": WritesAFile(marker)}
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps(payload))
+    with pytest.raises(ValueError, match=r"data_batch_3 is not a CIFAR-10 file .*builtins\.exec"):
+        load_dataset("cifar10", root=tmp_path)
+    assert not marker.exists()
 
 
 def test_image_folder(tmp_path):

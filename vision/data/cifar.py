@@ -19,6 +19,7 @@ import torch
 
 from vision.data.splits import DatasetSplits
 from vision.data.tensors import Augmentation, ImageTensorDataset
+from vision.safe_pickle import NUMPY_ARRAYS, AllowlistUnpickler
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,12 @@ def _find_folder(root: Path, layout: _Layout) -> Path:
 
 
 def _unpickle(path: Path, layout: _Layout) -> dict:
+    # The batches are pickles of dicts of NumPy arrays, lists and strings: nothing else
+    # may be built from them (a file from elsewhere must not run code).
     try:
         with path.open("rb") as file:
-            return pickle.load(file, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, ValueError) as error:
+            return AllowlistUnpickler(file, NUMPY_ARRAYS, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
         raise ValueError(f"{path} is not a {layout.title} file ({error}).") from None
 
 

@@ -1,0 +1,128 @@
+"""Loading SB3 agent zips without running code from them.
+
+An SB3 zip keeps its tensors in ``.pth`` files (SB3 reads those with
+``weights_only=True``) and its other attributes in a JSON ``data`` file, where each
+value JSON cannot hold is a base64 cloudpickle (``":serialized:"``) that
+``PPO.load`` unpickles as it is: one crafted entry runs any code. Here those values
+are rebuilt by an unpickler that admits only what PPO and A2C, stock or ABN, store
+(policy and buffer classes, schedules, spaces, arrays, RNG states) and are handed to
+SB3's ``load`` as ``custom_objects``, so SB3 unpickles nothing. ``PPO.load`` itself
+stays available for files one trusts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import pickle
+import warnings
+import zipfile
+from collections.abc import Collection
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from vision.safe_pickle import NUMPY_ARRAYS, ForbiddenGlobalError, allow, restricted_loads
+
+AgentFile = str | Path | IO[bytes]
+
+
+class UnsafeCheckpointError(ValueError):
+    """The agent file stores an object that loading it would have to run code for."""
+
+
+def _typed_storage(data: bytes) -> torch.storage.TypedStorage:
+    # Tensors inside a cloudpickle (the torch RNG state) carry their storage as a
+    # nested torch.save file, which torch.storage._load_from_bytes would read with a
+    # full unpickler.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "TypedStorage is deprecated"
+        return torch.load(io.BytesIO(data), weights_only=True)
+
+
+_ALLOWED = {
+    **NUMPY_ARRAYS,
+    **allow([
+        "agents.policy.ABNPolicy",
+        "stable_baselines3.common.policies.ActorCriticPolicy",
+        "stable_baselines3.common.policies.ActorCriticCnnPolicy",
+        "stable_baselines3.common.policies.MultiInputActorCriticPolicy",
+        "stable_baselines3.common.buffers.RolloutBuffer",
+        "stable_baselines3.common.buffers.DictRolloutBuffer",
+        "stable_baselines3.common.utils.ConstantSchedule",
+        "stable_baselines3.common.utils.FloatSchedule",
+        "stable_baselines3.common.utils.LinearSchedule",
+        "stable_baselines3.common.sb2_compat.rmsprop_tf_like.RMSpropTFLike",
+        "torch.optim.adam.Adam",
+        "torch.optim.rmsprop.RMSprop",
+        "gymnasium.spaces.box.Box",
+        "gymnasium.spaces.discrete.Discrete",
+        "collections.OrderedDict",
+        "collections.deque",
+        "numpy.random._pickle.__bit_generator_ctor",
+        "numpy.random._pickle.__generator_ctor",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random.bit_generator.SeedSequence",
+        "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+        "torch._utils._rebuild_tensor_v2",
+    ]),
+    ("torch.storage", "_load_from_bytes"): _typed_storage,
+}  # fmt: skip
+
+
+def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dict]:
+    """The ``data`` of an SB3 zip as (plain JSON values, serialized values rebuilt through
+    the allowlist); serialized values under the keys in ``skip`` are left out.
+
+    Raises:
+        UnsafeCheckpointError: a value needs an object outside the allowlist.
+        ValueError: the file is not an SB3 zip, or a value in it is damaged.
+        OSError: it cannot be read.
+    """
+    start = file.tell() if isinstance(file, io.IOBase) else 0
+    try:
+        with zipfile.ZipFile(file) as archive:
+            if "data" not in archive.namelist():
+                raise ValueError("it has no data entry")
+            entries = json.loads(archive.read("data"))
+    except zipfile.BadZipFile:
+        raise ValueError("it is not a zip file, or it is truncated") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("its data entry is not JSON") from None
+    if isinstance(file, io.IOBase):
+        file.seek(start)  # for SB3's load, which reads the file again
+    if not isinstance(entries, dict):
+        raise ValueError("its data entry is not a JSON object")
+    plain, rebuilt = {}, {}
+    for key, value in entries.items():
+        if not (isinstance(value, dict) and ":serialized:" in value):
+            plain[key] = value
+        elif key not in skip:
+            rebuilt[key] = _rebuild(key, value[":serialized:"])
+    return plain, rebuilt
+
+
+def _rebuild(key: str, serialized: Any) -> Any:
+    try:
+        return restricted_loads(base64.b64decode(serialized), _ALLOWED)
+    except ForbiddenGlobalError as error:
+        raise UnsafeCheckpointError(
+            f"its {key!r} needs {error.qualified_name}, which no agent stores; "
+            "loading it could run code, so it was not loaded"
+        ) from None
+    except (pickle.UnpicklingError, binascii.Error, EOFError, TypeError, AttributeError) as error:
+        raise ValueError(f"its {key!r} is damaged ({type(error).__name__})") from None
+
+
+def safe_custom_objects(file: AgentFile, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``custom_objects`` for SB3's ``load`` that leave it nothing to unpickle: the
+    file's serialized values rebuilt safely, with those in ``given`` taking their place.
+
+    Raises:
+        As ``read_data``.
+    """
+    given = given or {}
+    return {**read_data(file, skip=given)[1], **given}

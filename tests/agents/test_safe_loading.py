@@ -1,0 +1,92 @@
+"""Agent files load without unpickling anything they could use to run code."""
+
+import io
+
+import numpy as np
+import pytest
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common import save_util
+
+from agents import ABNA2C, ABNPPO, make_agent
+from agents.safe_loading import UnsafeCheckpointError, read_data, safe_custom_objects
+from envs import make_vec_env
+from tests.crafted_files import with_payload
+
+SMALL = {"ppo": {"n_steps": 16, "batch_size": 16, "n_epochs": 1}, "a2c": {"n_steps": 8}}
+LOADERS = {("ppo", "abn"): ABNPPO, ("ppo", "cnn"): PPO, ("a2c", "abn"): ABNA2C, ("a2c", "cnn"): A2C}
+
+
+def saved_agent(path, algo="ppo", policy="abn", **options):
+    env = make_vec_env("breakout", 2, seed=0, num_threads=1)
+    model = make_agent(
+        env, algo=algo, policy=policy, seed=0, device="cpu", **SMALL[algo], **options
+    )
+    model.learn(32)
+    model.save(path)
+    return model, env.reset()
+
+
+@pytest.fixture
+def no_full_unpickling(monkeypatch):
+    """SB3's own unpickling of the data entry fails the test if it is reached."""
+
+    def refuse(_):
+        raise AssertionError("SB3 unpickled a value from the file")
+
+    monkeypatch.setattr(save_util.cloudpickle, "loads", refuse)
+
+
+@pytest.mark.parametrize(("algo", "policy"), list(LOADERS))
+def test_every_algorithm_loads_through_the_allowlist_alone(
+    tmp_path, no_full_unpickling, algo, policy
+):
+    model, obs = saved_agent(tmp_path / "agent.zip", algo, policy)
+    cls = LOADERS[(algo, policy)]
+    loaded = cls.load(
+        tmp_path / "agent.zip",
+        device="cpu",
+        custom_objects=safe_custom_objects(tmp_path / "agent.zip"),
+    )
+    np.testing.assert_array_equal(
+        loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0]
+    )
+    assert loaded.num_timesteps == model.num_timesteps
+    assert loaded.lr_schedule(0.5) == model.lr_schedule(0.5)
+    assert type(loaded.policy.optimizer) is type(model.policy.optimizer)
+    np.testing.assert_array_equal(loaded._last_obs, model._last_obs)
+    assert list(loaded.ep_info_buffer) == list(model.ep_info_buffer)
+
+
+@pytest.mark.parametrize("attention", ["abn-groupnorm", "mask", "softmax"])
+def test_the_abn_algorithms_load_safely_by_themselves(tmp_path, no_full_unpickling, attention):
+    model, obs = saved_agent(tmp_path / "agent.zip", attention=attention)
+    for source in (tmp_path / "agent.zip", io.BytesIO((tmp_path / "agent.zip").read_bytes())):
+        loaded = ABNPPO.load(source, device="cpu")
+        assert loaded.policy.attention == attention
+        np.testing.assert_array_equal(
+            loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0]
+        )
+
+
+@pytest.mark.parametrize("key", ["learning_rate", "an_extra_entry"])
+def test_a_payload_is_refused_and_never_run(tmp_path, key):
+    saved_agent(tmp_path / "agent.zip")
+    marker = tmp_path / "ran"
+    crafted = with_payload(tmp_path / "agent.zip", tmp_path / "crafted.zip", key, marker)
+    with pytest.raises(UnsafeCheckpointError, match=rf"{key}.*builtins\.exec.*not loaded"):
+        ABNPPO.load(crafted, device="cpu")
+    with pytest.raises(UnsafeCheckpointError):
+        read_data(crafted)
+    assert not marker.exists()
+    # The crafted file is live: SB3's full unpickling runs it.
+    save_util.load_from_zip_file(crafted, device="cpu")
+    assert marker.exists()
+
+
+def test_values_given_by_the_caller_are_not_read_from_the_file(tmp_path):
+    saved_agent(tmp_path / "agent.zip")
+    crafted = with_payload(
+        tmp_path / "agent.zip", tmp_path / "crafted.zip", "learning_rate", tmp_path / "ran"
+    )
+    loaded = ABNPPO.load(crafted, device="cpu", custom_objects={"learning_rate": 1e-4})
+    assert loaded.learning_rate == 1e-4 and not (tmp_path / "ran").exists()
