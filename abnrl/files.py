@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,20 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# atomic_path's temporary names: "." + the target's name + "." + mkstemp's 8 characters
+# + the optional suffix.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}(\.\w+)?$")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left under ``folder``
+    (call it while no writer runs there); returns them."""
+    stale = [p for p in folder.rglob(".*") if p.is_file() and _TEMPORARY.match(p.name)]
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def _umask() -> int:

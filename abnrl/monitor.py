@@ -13,6 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from abnrl.evaluation import EvalResult
+from abnrl.files import write_atomic
 
 # Logged by the algorithms' train(): read back at the end of the next rollout.
 TRAIN_KEYS = (
@@ -55,7 +56,8 @@ def append_row(path: Path, columns: tuple[str, ...], row: dict) -> None:
 
 
 class TrainingMonitor(BaseCallback):
-    """Reports, evaluates and checkpoints a run; stops it on SIGTERM or its time limit.
+    """Reports, evaluates and checkpoints a run; stops it on SIGTERM, Ctrl-C, its time limit
+    or its step limit, at the end of an update (a second Ctrl-C raises KeyboardInterrupt).
 
     Args:
         total_steps: the run's target step count (for the progress bar).
@@ -105,7 +107,7 @@ class TrainingMonitor(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.started = self.last_time = time.time()
-        self.last_steps = self.num_timesteps
+        self.last_steps = self.rollout_start_steps = self.num_timesteps
         # Multiples of the intervals, so that a run resumed often still evaluates.
         self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
         self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
@@ -116,24 +118,37 @@ class TrainingMonitor(BaseCallback):
             disable=not self.show_progress,
             dynamic_ncols=True,
         )
-        self._previous_sigterm = signal.signal(signal.SIGTERM, self._request_stop)
+        self._previous_handlers = {
+            signum: signal.signal(signum, self._request_stop)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
 
-    def _request_stop(self, signum, frame) -> None:
-        self.stop_requested = "SIGTERM"
+    def _request_stop(self, signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and self.stop_requested == "SIGINT":
+            raise KeyboardInterrupt  # a second Ctrl-C quits without saving
+        self.stop_requested = signal.Signals(signum).name
 
-    def _on_step(self) -> bool:
-        self.bar.update(self.num_timesteps - self.bar.n)
+    def _on_rollout_start(self) -> None:
+        # The update on the last rollout is done: only here is the model whole (every step
+        # it counts trained on), so checkpoints, evaluations and stops happen here.
+        self.rollout_start_steps = self.num_timesteps
         if self.time_limit_s is not None and time.time() - self.started > self.time_limit_s:
-            self.stop_requested = "time limit"
+            self.stop_requested = self.stop_requested or "time limit"
         if self.stop_at is not None and self.num_timesteps >= self.stop_at:
-            self.stop_requested = "step limit"
+            self.stop_requested = self.stop_requested or "step limit"
+        self._evaluate_if_due()
         if self.num_timesteps >= self.next_checkpoint:
             self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
             self.checkpoint("latest")
-        if self.evaluate is not None and self.num_timesteps >= self.next_eval:
-            self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
-            self._run_evaluation()
-        return self.stop_requested is None
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.num_timesteps - self.bar.n)
+        if self.stop_requested is None:
+            return True
+        # SB3 drops the rollout under way; the step that noticed the stop is not counted
+        # either, so the saved model has trained on every step it counts.
+        self.model.num_timesteps = self.rollout_start_steps
+        return False
 
     def _on_rollout_end(self) -> None:
         now = time.time()
@@ -157,6 +172,11 @@ class TrainingMonitor(BaseCallback):
         score = f"{np.mean(scores):.1f}" if scores else "-"
         self.bar.set_postfix_str(f"{steps_per_s:.0f} steps/s, score {score}")
 
+    def _evaluate_if_due(self) -> None:
+        if self.evaluate is not None and self.num_timesteps >= self.next_eval:
+            self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
+            self._run_evaluation()
+
     def _run_evaluation(self) -> None:
         result = self.evaluate()
         summary = result.summary()
@@ -178,8 +198,30 @@ class TrainingMonitor(BaseCallback):
             self.illustrate()
 
     def _on_training_end(self) -> None:
+        if self.stop_requested is None:  # learn() ran to its end, after an update
+            self._evaluate_if_due()
         self.bar.close()
-        signal.signal(signal.SIGTERM, self._previous_sigterm)
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+
+
+def keep_rows_through(path: Path, step: int) -> None:
+    """Drop the rows of a CSV log after ``step`` (a resumed run's discarded future)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as file:
+        rows = list(csv.reader(file))
+    if not rows:
+        return
+    column = rows[0].index("step")
+    kept = [rows[0]] + [row for row in rows[1:] if int(row[column]) <= step]
+    if len(kept) < len(rows):
+        write_atomic(path, lambda tmp: _write_rows(tmp, kept), suffix=".csv")
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows(rows)
 
 
 def next_multiple(steps: int, every: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import matplotlib
@@ -31,13 +32,26 @@ def plot_learning_curves(
     title: str,
     anchors: dict[str, tuple[int, float]] | None = None,
 ) -> None:
-    """Plot each run's mean training score against agent steps and save a PNG.
+    """Write ``learning_curves_png(curves, ...)`` to ``out`` atomically."""
+    png = learning_curves_png(curves, title=title, anchors=anchors)
+    write_atomic(out, lambda tmp: tmp.write_bytes(png), suffix=".png")
+
+
+def learning_curves_png(
+    curves: dict[str, Path],
+    *,
+    title: str,
+    anchors: dict[str, tuple[int, float]] | None = None,
+) -> bytes:
+    """A PNG of each run's mean training score against agent steps.
 
     Args:
         curves: label -> ``progress.csv`` of a run.
-        out: where the PNG goes (written atomically).
         title: the figure's title (name the game and protocol).
         anchors: label -> (steps, score) of published results, drawn as dashed lines.
+
+    Raises:
+        KeyError, ValueError: a progress log lacks a column or holds a non-number.
     """
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
     for label, path in curves.items():
@@ -58,5 +72,7 @@ def plot_learning_curves(
     axes.grid(alpha=0.3)
     axes.legend(loc="center left", fontsize=8)
     figure.tight_layout()
-    write_atomic(out, lambda tmp: figure.savefig(tmp, format="png"), suffix=".png")
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
     plt.close(figure)
+    return png.getvalue()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +55,29 @@ class RunDir:
 
     def create(self) -> None:
         self.latest.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run for one trainer. The lock is the kernel's (``flock`` on the
+        folder): it leaves no file behind and ends with its process, so a killed
+        trainer's lock is free at once.
+
+        Raises:
+            UserError: another process holds it.
+        """
+        descriptor = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise UserError(
+                f"Another process is training the run in {self.root}; "
+                "wait for it to stop, or stop it first."
+            ) from None
+        try:
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
 
 def find_checkpoint(path: str | Path) -> Path:

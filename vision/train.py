@@ -566,24 +566,27 @@ def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> Tra
         ValueError: the file is not a vision checkpoint.
     """
     state = _read_checkpoint(Path(path), torch.device(device))
-    model = build(
-        state["model_name"],
-        num_classes=len(state["classes"]),
-        abn=state["abn"],
-        abn_map=_saved_abn_map(state),
-        norm=state["norm"],
-        groups=state["groups"],
-    )
-    model.load_state_dict(state["model"])
-    return TrainedModel(
-        model=model.to(device).eval(),
-        name=state["model_name"],
-        abn=state["abn"],
-        classes=tuple(state["classes"]),
-        image_size=state["image_size"],
-        mean=tuple(state["mean"]),
-        std=tuple(state["std"]),
-    )
+    try:
+        model = build(
+            state["model_name"],
+            num_classes=len(state["classes"]),
+            abn=state["abn"],
+            abn_map=_saved_abn_map(state),
+            norm=state["norm"],
+            groups=state["groups"],
+        )
+        model.load_state_dict(state["model"])
+        return TrainedModel(
+            model=model.to(device).eval(),
+            name=state["model_name"],
+            abn=state["abn"],
+            classes=tuple(state["classes"]),
+            image_size=int(state["image_size"]),
+            mean=tuple(state["mean"]),
+            std=tuple(state["std"]),
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(damaged_checkpoint(path, error)) from None
 
 
 def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
@@ -596,6 +599,13 @@ def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a checkpoint of `abnrl vision train`.")
     return state
+
+
+def damaged_checkpoint(path: Path | str, error: Exception) -> str:
+    """One sentence for a checkpoint of the right format whose contents do not fit it
+    (PyTorch's own messages run to paragraphs)."""
+    detail = f"no {error}" if isinstance(error, KeyError) else type(error).__name__
+    return f"{path} is a damaged checkpoint ({detail})."
 
 
 def _saved_abn_map(state: dict[str, Any]) -> ABNMap:

@@ -31,6 +31,7 @@ from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.files import write_json_atomic, write_text_atomic
 from abnrl.run_dir import choose_checkpoint
+from abnrl.validation import check_at_least, check_device
 from agents.policy_network import policy_network
 
 SOURCE_NAMES = {
@@ -74,10 +75,8 @@ class AnalyzeConfig:
 
 
 def _validate(config: AnalyzeConfig) -> None:
-    for name in ("episodes", "every", "max_steps_per_game"):
-        if getattr(config, name) < 1:
-            flag = name.replace("_", "-")
-            raise UserError(f"--{flag} must be at least 1, got {getattr(config, name)}.")
+    check_at_least(config, {"episodes": 1, "every": 1, "max_steps_per_game": 1})
+    check_device(config.device)
     unknown = [name for name in config.maps if name not in SOURCE_NAMES]
     if unknown or not config.maps:
         raise UserError(

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from tyro.conf import Positional
 
 from abnrl.errors import UserError
+from abnrl.images import check_images, read_rgb
+from abnrl.validation import check_device
 from vision.detection import load_detector, predict, to_tensor
 from vision.detection.draw import draw_detections
 from vision.explain import GradCAM
@@ -50,21 +51,17 @@ class DetectConfig:
 
 def run(config: DetectConfig) -> int:
     """Detect, draw and save; prints each image's detections; returns 0."""
-    missing = [str(path) for path in config.images if not path.is_file()]
-    if not config.images or missing:
-        raise UserError(f"No image file at {', '.join(missing) or 'any path given'}.")
     if not 0 <= config.score_threshold <= 1 or config.scale < 1 or config.box < 0:
         raise UserError("Need --score-threshold in [0, 1], --scale >= 1 and --box >= 0.")
+    check_device(config.device)
+    check_images(config.images)
+    device = resolve_device(config.device)
     try:
-        device = resolve_device(config.device)
         model, spec = load_detector(config.checkpoint, device=device)
-    except RuntimeError as error:
-        raise UserError(f"Unknown --device {config.device!r}; use auto, cpu or cuda.") from error
     except (FileNotFoundError, ValueError) as error:
         raise UserError(str(error)) from error
-    config.out_dir.mkdir(parents=True, exist_ok=True)
     for path in config.images:
-        image = to_tensor(_read(path))
+        image = to_tensor(np.asarray(read_rgb(path)))
         detections = predict(model, [image])[0]
         keep = detections["scores"] >= config.score_threshold
         shown = {key: value[keep] for key, value in detections.items()}
@@ -89,14 +86,7 @@ def run(config: DetectConfig) -> int:
             )
             title = f"Grad-CAM of {spec.classes[label - 1]} #{config.box}"
             picture = panels([picture, overlay(highlighted, heat)], ["detections", title])
+        config.out_dir.mkdir(parents=True, exist_ok=True)  # not before there is output
         written = save_png(config.out_dir / f"{path.stem}.detect.png", picture)
         print(f"{path}: {found or 'nothing'} -> {written}")
     return 0
-
-
-def _read(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"Cannot read the image {path}.") from error

@@ -12,6 +12,7 @@ from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.files import write_json_atomic
 from abnrl.run_dir import choose_checkpoint
+from abnrl.validation import check_at_least, check_choice, check_device
 from envs import PROTOCOLS
 
 
@@ -40,12 +41,10 @@ class EvalConfig:
 
 
 def run(config: EvalConfig) -> int:
-    if config.episodes < 1:
-        raise UserError(f"--episodes must be at least 1, got {config.episodes}.")
-    if config.protocol is not None and config.protocol not in PROTOCOLS:
-        raise UserError(
-            f"Unknown --protocol {config.protocol!r}; choose one of {', '.join(PROTOCOLS)}."
-        )
+    check_at_least(config, {"episodes": 1, "n_envs": 1})
+    if config.protocol is not None:
+        check_choice("protocol", config.protocol, PROTOCOLS)
+    check_device(config.device)
     checkpoint = choose_checkpoint(config.path, config.pretrained)
     out = config.out or (
         Path("eval.json") if config.pretrained else checkpoint.parent / "eval.json"

@@ -6,6 +6,7 @@ import base64
 import csv
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tyro.conf import Positional
 
 from abnrl.errors import UserError
 from abnrl.files import write_text_atomic
-from abnrl.plots import plot_learning_curves
+from abnrl.plots import learning_curves_png
 from abnrl.run_dir import RunDir
 
 STYLE = """
@@ -35,56 +36,89 @@ class ReportConfig:
     """The HTML file; report.html in the run dir when not given."""
 
 
+def _text(value: object) -> str:
+    """``value`` as HTML text: everything in a run dir may come from elsewhere."""
+    return html.escape(str(value))
+
+
 def _table(header: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    head = "".join(f"<th>{_text(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{_text(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _data_uri(path: Path, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+def _data_uri(content: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(content).decode()}"
+
+
+def _malformed(path: Path, detail: str) -> UserError:
+    return UserError(f"{path} is malformed ({detail}); no report was written.")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _malformed(path, "not JSON") from None
+    if not isinstance(value, dict):
+        raise _malformed(path, "not a JSON object")
+    return value
+
+
+def _read_rows(path: Path, row: Callable[[dict], list[object]]) -> list[list[object]]:
+    """``row`` of each CSV record of ``path``; a missing column or a non-number is malformed."""
+    try:
+        with path.open(newline="") as file:
+            return [row(record) for record in csv.DictReader(file)]
+    except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
+        raise _malformed(path, f"{type(error).__name__}: {error}") from None
+
+
+def _final_evaluation(path: Path) -> str:
+    result = _read_json(path)
+    try:
+        s = result["summary"]
+        cells = [int(s["episodes"])] + [
+            f"{float(s[key]):.{digits}f}"
+            for key, digits in [
+                ("mean", 1),
+                ("std", 1),
+                ("median", 1),
+                ("min", 0),
+                ("max", 0),
+                ("length_mean", 0),
+            ]
+        ]
+        steps = int(result["agent_steps"])
+        actions = "deterministic" if result["deterministic"] is True else "sampled"
+        game, protocol = result["game"], result["protocol"]
+    except (KeyError, ValueError, TypeError) as error:
+        raise _malformed(path, f"{type(error).__name__}: {error}") from None
+    return (
+        f"<h2>Evaluation</h2><p>{_text(game)}, {_text(protocol)} protocol, {steps:,} agent "
+        f"steps trained, {actions} actions.</p>"
+        + _table(["games", "mean", "std", "median", "min", "max", "length (steps)"], [cells])
+    )
 
 
 def _evaluation_sections(run: RunDir) -> list[str]:
     sections = []
     final = run.latest.parent / "eval.json"
     if final.is_file():
-        result = json.loads(final.read_text())
-        s = result["summary"]
-        sections.append(
-            f"<h2>Evaluation</h2><p>{html.escape(result['game'])}, {result['protocol']} "
-            f"protocol, {result['agent_steps']:,} agent steps trained, "
-            f"{'deterministic' if result['deterministic'] else 'sampled'} actions.</p>"
-            + _table(
-                ["games", "mean", "std", "median", "min", "max", "length (steps)"],
-                [
-                    [
-                        s["episodes"],
-                        f"{s['mean']:.1f}",
-                        f"{s['std']:.1f}",
-                        f"{s['median']:.1f}",
-                        f"{s['min']:.0f}",
-                        f"{s['max']:.0f}",
-                        f"{s['length_mean']:.0f}",
-                    ]
-                ],
-            )
-        )
+        sections.append(_final_evaluation(final))
     if run.evaluations.is_file():
-        with run.evaluations.open() as file:
-            rows = [
-                [
-                    f"{int(r['step']):,}",
-                    r["episodes"],
-                    f"{float(r['mean']):.1f}",
-                    f"{float(r['std']):.1f}",
-                    f"{float(r['max']):.0f}",
-                ]
-                for r in csv.DictReader(file)
-            ]
+        rows = _read_rows(
+            run.evaluations,
+            lambda r: [
+                f"{int(r['step']):,}",
+                int(r["episodes"]),
+                f"{float(r['mean']):.1f}",
+                f"{float(r['std']):.1f}",
+                f"{float(r['max']):.0f}",
+            ],
+        )
         sections.append(
             "<h2>Evaluations during training</h2>"
             + _table(["step", "games", "mean", "std", "max"], rows)
@@ -92,39 +126,41 @@ def _evaluation_sections(run: RunDir) -> list[str]:
     return sections
 
 
+def _learning_curve(run: RunDir, config: dict) -> str:
+    label = f"{config.get('policy')} ({config.get('backbone')})"
+    title = f"{config.get('game')}, {config.get('protocol')} protocol"
+    try:
+        png = learning_curves_png({label: run.progress}, title=title)
+    except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
+        raise _malformed(run.progress, f"{type(error).__name__}: {error}") from None
+    return f'<h2>Learning curve</h2><img alt="learning curve" src="{_data_uri(png, "image/png")}">'
+
+
 def build_report(run: RunDir) -> str:
-    """The report's HTML, with every image and video inlined."""
-    config = json.loads(run.config.read_text())
-    title = f"{config['game']}: {config['algo'].upper()} with the {config['policy']} policy"
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    """The report's HTML, with every image and video inlined.
+
+    Raises:
+        UserError: a run file is malformed.
+    """
+    config = _read_json(run.config)
+    algo = str(config.get("algo")).upper()
+    title = f"{config.get('game')}: {algo} with the {config.get('policy')} policy"
+    parts = [f"<h1>{_text(title)}</h1>"]
     if run.progress.is_file():
-        curve = run.root / "learning_curve.png"
-        plot_learning_curves(
-            {f"{config['policy']} ({config['backbone']})": run.progress},
-            curve,
-            title=f"{config['game']}, {config['protocol']} protocol",
-        )
-        parts.append(
-            f'<h2>Learning curve</h2><img alt="learning curve" '
-            f'src="{_data_uri(curve, "image/png")}">'
-        )
+        parts.append(_learning_curve(run, config))
     parts += _evaluation_sections(run)
     videos = sorted(run.root.rglob("*.mp4"))
     parts.append("<h2>Attention videos</h2>")
-    parts += [
-        f"<p>{html.escape(v.name)}</p><video controls muted "
-        f'src="{_data_uri(v, "video/mp4")}"></video>'
-        for v in videos
-    ]
+    for video in videos:
+        uri = _data_uri(video.read_bytes(), "video/mp4")
+        parts.append(f'<p>{_text(video.name)}</p><video controls muted src="{uri}"></video>')
     if not videos:
-        parts.append(
-            f"<p>None yet: <code>abnrl watch {html.escape(str(run.root))}</code> records one.</p>"
-        )
+        parts.append(f"<p>None yet: <code>abnrl watch {_text(run.root)}</code> records one.</p>")
     parts.append(
         "<h2>Config</h2>" + _table(["field", "value"], [[k, v] for k, v in config.items()])
     )
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_text(title)}"
         f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
     )
 

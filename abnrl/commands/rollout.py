@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from abnrl.errors import UserError
+from abnrl.validation import check_at_least
 from envs import make_vec_env
 
 
@@ -32,8 +33,7 @@ class RolloutConfig:
 
 
 def run(config: RolloutConfig) -> int:
-    if config.episodes < 1:
-        raise UserError(f"--episodes must be at least 1, got {config.episodes}.")
+    check_at_least(config, {"episodes": 1, "n_envs": 1})
     try:
         venv = make_vec_env(
             config.game,

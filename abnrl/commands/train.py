@@ -6,22 +6,26 @@ import csv
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import configure
 
 from abnrl.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
-from abnrl.files import write_json_atomic
+from abnrl.files import remove_stale_temporaries, write_json_atomic
 from abnrl.illustrations import record_attention
-from abnrl.monitor import TrainingMonitor
+from abnrl.monitor import TrainingMonitor, keep_rows_through
 from abnrl.run_dir import RunDir
+from abnrl.validation import check_at_least, check_choice, check_device, typed_config
 from agents import ALGORITHMS, N_ENVS, POLICIES, make_agent
 from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, LEGACY_ATTENTION
 from agents.backbones import BACKBONES, MAP_SIZES
+from agents.training import AttentionBranchTraining
 from envs import PROTOCOLS, make_vec_env, normalize_game
 
 DEFAULT_TOTAL_STEPS = 10_000_000
@@ -72,7 +76,8 @@ class TrainConfig:
     batch_size: int | None = None
     """PPO minibatch size; the RL Zoo's (256) when not given."""
     checkpoint_every: int = 100_000
-    """Agent steps between checkpoints (one is also written on Ctrl-C, SIGTERM and the end)."""
+    """Agent steps between checkpoints (one is also written at the end, on SIGTERM and on the
+    first Ctrl-C, after the update under way; a second Ctrl-C quits without saving)."""
     eval_every: int = 250_000
     """Agent steps between evaluations on separate games (0: none)."""
     eval_episodes: int = 10
@@ -96,6 +101,25 @@ class TrainConfig:
 RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
 
 
+# Smallest value of each numeric flag (None: not given).
+MINIMUMS = {
+    "total_steps": 1,
+    "stop_at": 1,
+    "n_envs": 1,
+    "n_steps": 1,
+    "batch_size": 1,
+    "attention_heads": 1,
+    "checkpoint_every": 1,
+    "eval_every": 0,
+    "eval_episodes": 1,
+    "video_frames": 0,
+    "time_limit_min": 0,
+    "threads": 0,
+    "attention_coef": 0,
+    "map_entropy_coef": 0,
+}
+
+
 def _validate(config: TrainConfig) -> None:
     choices = {
         "algo": ALGORITHMS,
@@ -103,29 +127,21 @@ def _validate(config: TrainConfig) -> None:
         "backbone": tuple(BACKBONES),
         "attention": ATTENTIONS,
         "protocol": tuple(PROTOCOLS),
-        "device": ("auto", "cpu", "cuda"),
     }
     for name, allowed in choices.items():
-        if getattr(config, name) not in allowed:
-            raise UserError(
-                f"Unknown --{name} {getattr(config, name)!r}; choose one of {', '.join(allowed)}."
-            )
+        check_choice(name, getattr(config, name), allowed)
+    check_device(config.device)
     try:
         config.game = normalize_game(config.game)
     except ValueError as error:
         raise UserError(str(error)) from error
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
     sizes = MAP_SIZES[config.backbone]
     if config.map_size is not None and config.map_size not in sizes:
         raise UserError(
             f"The {config.backbone} backbone has attention maps of side "
             f"{' or '.join(map(str, sizes))}, not {config.map_size}."
         )
-    for name in ("total_steps", "stop_at", "n_envs", "n_steps", "batch_size", "attention_heads"):
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
+    check_at_least(config, MINIMUMS)
 
 
 def _resolve(config: TrainConfig) -> TrainConfig:
@@ -149,14 +165,14 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
         raise UserError(f"{run_dir} is not a run dir ({path.name} is missing).")
     try:
         saved = json.loads(path.read_text())
-        # Fields added since the run started take their defaults.
-        config = TrainConfig(
-            **{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved}
-        )
-        if "attention" not in saved:  # runs from before the designs had this one
-            config.attention = LEGACY_ATTENTION
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise UserError(f"{path} is not a readable run config ({error}).") from error
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path} is not a readable run config (not JSON).") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{path} is not a readable run config (not a JSON object).")
+    # Fields added since the run started take their defaults.
+    config = typed_config(TrainConfig, saved, path)
+    if "attention" not in saved:  # runs from before the designs had this one
+        config.attention = LEGACY_ATTENTION
     config.run_dir = run_dir
     config.stop_at = None
     for name in RESUME_OVERRIDES:
@@ -167,17 +183,53 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
     return config
 
 
+def _load_resumed_model(config: TrainConfig, run_dir: RunDir) -> tuple[BaseAlgorithm, dict]:
+    """The run's latest checkpoint, checked against its config.
+
+    Raises:
+        UserError: no checkpoint, an unreadable one, or one that is not this config's agent.
+    """
+    if not run_dir.latest.is_file():
+        raise UserError(f"The run dir {run_dir.root} has no checkpoint ({run_dir.latest}).")
+    model, meta = load_checkpoint(run_dir.latest, device=config.device)
+    abn = isinstance(model, AttentionBranchTraining)
+    saved = {
+        "game": meta["game"],
+        "protocol": meta["protocol"],
+        "algo": "ppo" if isinstance(model, PPO) else "a2c",
+        "policy": "abn" if abn else "cnn",
+        "n_envs": model.n_envs,
+        "attention": model.policy.attention if abn else config.attention,
+    }
+    for name, value in saved.items():
+        if getattr(config, name) != value:
+            raise UserError(
+                f"{run_dir.config} says {name} {getattr(config, name)!r}, but the run's "
+                f"checkpoint has {value!r}: the two are not from one run."
+            )
+    return model, meta
+
+
 def _best_score(evaluations_csv: Path) -> float:
     if not evaluations_csv.exists():
         return float("-inf")
-    with evaluations_csv.open() as file:
-        return max((float(row["mean"]) for row in csv.DictReader(file)), default=float("-inf"))
+    try:
+        with evaluations_csv.open(newline="") as file:
+            means = [float(row["mean"]) for row in csv.DictReader(file)]
+    except (KeyError, ValueError, TypeError, csv.Error):
+        raise UserError(f"{evaluations_csv} is malformed (a row without a mean score).") from None
+    return max(means, default=float("-inf"))
+
+
+# Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report.
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def run(config: TrainConfig) -> int:
     resuming = config.resume is not None
     config = _load_saved_config(config.resume, config) if resuming else _resolve(config)
     run_dir = RunDir(Path(config.run_dir))
+    resumed = _load_resumed_model(config, run_dir) if resuming else None
     if not resuming and run_dir.latest.exists():
         raise UserError(
             f"{run_dir.root} already holds a run; continue it with "
@@ -186,10 +238,27 @@ def run(config: TrainConfig) -> int:
     if config.threads:
         torch.set_num_threads(config.threads)
     run_dir.create()
-    write_json_atomic(
-        run_dir.config, {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
-    )
+    with run_dir.lock():
+        remove_stale_temporaries(run_dir.root)
+        if resumed is not None:
+            _forget_the_discarded_future(run_dir, resumed[0].num_timesteps)
+        write_json_atomic(
+            run_dir.config,
+            {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        )
+        return _train(config, run_dir, resumed)
 
+
+def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
+    """Drop the log rows written after the checkpoint a run resumes from."""
+    for log in (run_dir.progress, run_dir.evaluations):
+        try:
+            keep_rows_through(log, step)
+        except (ValueError, IndexError, csv.Error):
+            raise UserError(f"{log} is malformed (a row without a step number).") from None
+
+
+def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None) -> int:
     # Resumed runs play new games: the emulators' states are not in the checkpoint.
     env = make_vec_env(
         config.game,
@@ -199,8 +268,8 @@ def run(config: TrainConfig) -> int:
         training=True,
         num_threads=config.threads,
     )
-    if resuming:
-        model, meta = load_checkpoint(run_dir.latest, device=config.device)
+    if resumed is not None:
+        model, meta = resumed
         model.set_env(env)
         env.seed(config.seed + model.num_timesteps)
         model._last_obs = None  # start from the new games' first observations
@@ -262,17 +331,22 @@ def run(config: TrainConfig) -> int:
     if config.stop_at is not None and model.num_timesteps >= config.stop_at:
         remaining, monitor.stop_requested = 0, "step limit"
     started = time.time()
-    interrupted = False
     if remaining > 0:
         try:
             model.learn(
-                remaining, callback=monitor, reset_num_timesteps=not resuming, progress_bar=False
+                remaining,
+                callback=monitor,
+                reset_num_timesteps=resumed is None,
+                progress_bar=False,
             )
         except KeyboardInterrupt:
-            interrupted = True
+            # A second Ctrl-C, perhaps mid-update: the model may be half updated.
+            env.close()
+            print(f"interrupted: not saved; {run_dir.latest} stands.", file=sys.stderr)
+            return SIGNAL_EXIT_CODES["SIGINT"]
     checkpoint("latest")
     env.close()
-    reason = "interrupted" if interrupted else (monitor.stop_requested or "done")
+    reason = monitor.stop_requested or "done"
     print(
         f"{reason}: {model.num_timesteps} steps ({time.time() - started:.0f} s this session); "
         f"checkpoint {run_dir.latest}",
@@ -280,4 +354,4 @@ def run(config: TrainConfig) -> int:
     )
     if reason != "done":
         print(f"continue with: abnrl train --resume {run_dir.root}", file=sys.stderr)
-    return 130 if interrupted else 0
+    return SIGNAL_EXIT_CODES.get(reason, 0)

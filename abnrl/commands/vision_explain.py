@@ -18,12 +18,14 @@ from typing import Literal
 import numpy as np
 import torch
 import torchvision
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
 from torchvision.transforms import functional as TF
 from tyro.conf import Positional
 
 from abnrl.errors import UserError
+from abnrl.images import check_images, read_rgb
+from abnrl.validation import check_at_least, check_device
 from vision.explain import (
     CAM,
     ABNAttention,
@@ -75,15 +77,10 @@ class VisionExplainConfig:
 
 def run(config: VisionExplainConfig) -> int:
     """Write the overlays and print each image's top-k classes; returns 0."""
-    if config.top_k < 1:
-        raise UserError(f"--top-k must be at least 1, got {config.top_k}.")
-    missing = [str(path) for path in config.images if not path.is_file()]
-    if not config.images or missing:
-        raise UserError(f"No image file at {', '.join(missing) or 'any path given'}.")
-    try:
-        device = resolve_device(config.device)
-    except RuntimeError as error:
-        raise UserError(f"Unknown --device {config.device!r}; use auto, cpu or cuda.") from error
+    check_at_least(config, {"top_k": 1})
+    check_device(config.device)
+    check_images(config.images)
+    device = resolve_device(config.device)
     trained = _load(config, device)
     if config.method == "abn" and not trained.abn:
         raise UserError("--method abn needs an ABN model: a checkpoint trained with --abn.")
@@ -93,12 +90,11 @@ def run(config: VisionExplainConfig) -> int:
         )
     top_k = min(config.top_k, len(trained.classes))
     display = max(trained.image_size, 224)
-    config.out_dir.mkdir(parents=True, exist_ok=True)
     names = _output_names(config.images, config.method)
     with _explainer(config.method, trained) as explainer:
         for start in range(0, len(config.images), _BATCH):
             paths = config.images[start : start + _BATCH]
-            pictures = [_read(path) for path in paths]
+            pictures = [read_rgb(path) for path in paths]
             inputs = torch.stack([_model_input(p, trained) for p in pictures]).to(device)
             with torch.no_grad():
                 output = trained.model(inputs)
@@ -114,6 +110,7 @@ def run(config: VisionExplainConfig) -> int:
                 titles = [f"attention; top-1 {labels[0]}"] if len(maps) == 1 else labels
                 tiles = [overlay(shown, m[row], alpha=config.alpha) for m in maps]
                 image = panels([shown, *tiles], ["input", *titles])
+                config.out_dir.mkdir(parents=True, exist_ok=True)  # not before there is output
                 written = save_png(config.out_dir / names[start + row], image)
                 print(f"{path}: {', '.join(labels)} -> {written}")
     return 0
@@ -171,14 +168,6 @@ def _maps(explainer: Explainer, method: str, inputs: Tensor, classes: Tensor) ->
     if method == "abn":
         return [explainer(inputs).maps]
     return [explainer(inputs, ClassTarget(classes[:, k])).maps for k in range(classes.shape[1])]
-
-
-def _read(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"Cannot read {path} as an image ({error}).") from error
 
 
 def _model_input(picture: Image.Image, trained: TrainedModel) -> Tensor:

@@ -13,6 +13,7 @@ from abnrl.errors import UserError
 from abnrl.explainers import EXPLAINERS
 from abnrl.recording import EMULATOR_FPS, record_games
 from abnrl.run_dir import choose_checkpoint
+from abnrl.validation import check_at_least, check_device
 from agents.policy_network import policy_network
 from envs.games import FRAME_SKIP
 
@@ -52,8 +53,8 @@ def _validate(config: WatchConfig, out: Path) -> None:
             raise UserError(f"Unknown explainer {name!r}; choose one of {', '.join(EXPLAINERS)}.")
     if config.fps not in (EMULATOR_FPS, EMULATOR_FPS // 2):
         raise UserError(f"--fps must be {EMULATOR_FPS} or {EMULATOR_FPS // 2}, got {config.fps}.")
-    if config.episodes < 1 or config.max_frames < 1:
-        raise UserError("--episodes and --max-frames must be at least 1.")
+    check_at_least(config, {"episodes": 1, "max_frames": 1})
+    check_device(config.device)
     if out.suffix.lower() != ".mp4":
         raise UserError(f"--out must name an .mp4 file, got {out}.")
     if not out.parent.is_dir():

@@ -21,7 +21,7 @@ from torch import nn
 
 from vision.detection.data import DetectionDataset, collate
 from vision.models.detection import FRAME_MAX_SIZE, FRAME_MIN_SIZE, build_detector
-from vision.train import save_atomically
+from vision.train import damaged_checkpoint, save_atomically
 
 CHECKPOINT_FORMAT = "abnrl-detector-1"
 
@@ -200,7 +200,7 @@ def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # a corrupt or foreign file: pickle, zip and torch errors alike
-        raise ValueError(f"{path} is not a readable checkpoint ({error}).") from None
+        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a detector checkpoint of abnrl vision detect-train.")
     return state
@@ -211,8 +211,11 @@ def load_detector(
 ) -> tuple[nn.Module, DetectorSpec]:
     """The detector of a checkpoint, in eval mode on ``device``, and its spec."""
     state = read_checkpoint(path, device)
-    fields = state["spec"]
-    spec = DetectorSpec(**{**fields, "classes": tuple(fields["classes"])})
-    model = spec.build()
-    model.load_state_dict(state["model"])
+    try:
+        fields = state["spec"]
+        spec = DetectorSpec(**{**fields, "classes": tuple(fields["classes"])})
+        model = spec.build()
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(damaged_checkpoint(path, error)) from None
     return model.to(device).eval(), spec

@@ -1,0 +1,100 @@
+"""Checks of command configs, whether their values come from flags or from files.
+
+Each check raises ``UserError`` with one sentence that names the flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from abnrl.errors import UserError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        choices = ", ".join(map(str, allowed))
+        raise UserError(f"Unknown {flag(name)} {value!r}; choose one of {choices}.")
+
+
+def check_device(device: str) -> None:
+    check_choice("device", device, DEVICES)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
+
+
+def check_at_least(config: object, minimums: Mapping[str, float]) -> None:
+    """Each named field of ``config`` is at least its minimum (None counts as not given)."""
+    for name, minimum in minimums.items():
+        value = getattr(config, name)
+        if value is not None and value < minimum:
+            raise UserError(f"{flag(name)} must be at least {minimum}, got {value}.")
+
+
+def typed_config(cls: type, values: Mapping[str, Any], source: Path) -> Any:
+    """``cls(**values)`` for the values that are fields of the dataclass ``cls``, each
+    checked against its annotation (a path may be given as text): for configs read from
+    files, which no flag parser checked.
+
+    Raises:
+        UserError: a value of the wrong type, naming ``source`` and the field.
+    """
+    hints = typing.get_type_hints(cls, include_extras=False)
+    known = {field.name for field in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        if name not in known:
+            continue
+        converted = _as_type(value, hints[name])
+        if converted is _WRONG:
+            raise UserError(
+                f"{source} holds {name} = {value!r}, which is not {_describe(hints[name])}."
+            )
+        kwargs[name] = converted
+    return cls(**kwargs)
+
+
+_WRONG = object()
+
+
+def _as_type(value: Any, hint: Any) -> Any:
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+        if option is Path and isinstance(value, str):
+            return Path(value)
+    return _WRONG
+
+
+def _describe(hint: Any) -> str:
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "text",
+        Path: "a path",
+    }
+    return " or ".join("null" if o is type(None) else names.get(o, str(o)) for o in options)

@@ -1,0 +1,294 @@
+"""Every subcommand given bad input: exit code 2, one sentence, no traceback, and no file
+left behind or changed."""
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from abnrl.cli import main
+from tests.crafted_files import with_payload
+
+
+def _edit_json(path: Path, **changes) -> None:
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, **changes}))
+
+
+def _crafted_checkpoint(run: Path, tmp: Path) -> None:
+    latest = run / "checkpoints" / "latest.zip"
+    with_payload(latest, latest, "learning_rate", tmp / "ran")
+
+
+def _image(tmp: Path, size: tuple[int, int], name: str = "frame.png") -> Path:
+    path = tmp / name
+    Image.new("1", size).save(path)  # one bit per pixel: a huge image in a small file
+    return path
+
+
+def _pt(tmp: Path, content: object, name: str = "model.pt") -> Path:
+    path = tmp / name
+    torch.save(content, path)
+    return path
+
+
+def _zip_without_data(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("policy.pth", b"")
+
+
+def _eval_json(run: Path, content: str) -> None:
+    (run / "checkpoints" / "eval.json").write_text(content)
+
+
+def case(name, command, phrase, setup=None):
+    """A bad input: ``command`` ({run} and {tmp} stand for the paths), the phrase its
+    sentence must hold, and ``setup(run, tmp)`` that damages the files first."""
+    return pytest.param(command, phrase, setup, id=name)
+
+
+# ``run`` is a copy of a tiny trained ABN run; ``tmp`` is the working directory.
+CASES = [
+    # train: flags
+    case("train-checkpoint-every-0", "train --checkpoint-every 0", "--checkpoint-every"),
+    case("train-eval-every-negative", "train --eval-every -1", "--eval-every"),
+    case("train-video-frames-negative", "train --video-frames -5", "--video-frames"),
+    case("train-eval-episodes-0", "train --eval-episodes 0", "--eval-episodes"),
+    case("train-total-steps-0", "train --total-steps 0", "--total-steps"),
+    case("train-n-envs-0", "train --n-envs 0", "--n-envs"),
+    case("train-threads-negative", "train --threads -2", "--threads"),
+    case("train-heads-0", "train --attention-heads 0", "--attention-heads"),
+    case("train-unknown-game", "train --game notagame", "notagame"),
+    case("train-unknown-algo", "train --algo dqn", "dqn"),
+    case("train-unknown-policy", "train --policy mlp", "mlp"),
+    case("train-unknown-attention", "train --attention lstm", "lstm"),
+    case("train-map-size", "train --map-size 7", "7"),
+    case("train-unknown-protocol", "train --protocol v9", "v9"),
+    case("train-unknown-device", "train --device tpu", "tpu"),
+    case("train-negative-time-limit", "train --time-limit-min -1", "--time-limit-min"),
+    case("train-negative-coef", "train --attention-coef -1", "--attention-coef"),
+    case("train-run-dir-taken", "train --run-dir {run}", "already holds a run"),
+    # train --resume: the run's files
+    case("resume-missing", "train --resume {tmp}/nothing", "not a run dir"),
+    case(
+        "resume-config-not-json",
+        "train --resume {run}",
+        "config.json",
+        lambda r, t: (r / "config.json").write_text("{"),
+    ),
+    case(
+        "resume-config-wrong-type",
+        "train --resume {run}",
+        "n_envs",
+        lambda r, t: _edit_json(r / "config.json", n_envs="eight"),
+    ),
+    case(
+        "resume-config-bool-as-number",
+        "train --resume {run}",
+        "seed",
+        lambda r, t: _edit_json(r / "config.json", seed=True),
+    ),
+    case(
+        "resume-config-other-game",
+        "train --resume {run}",
+        "pong",
+        lambda r, t: _edit_json(r / "config.json", game="pong"),
+    ),
+    case(
+        "resume-config-other-n-envs",
+        "train --resume {run}",
+        "n_envs",
+        lambda r, t: _edit_json(r / "config.json", n_envs=3),
+    ),
+    case(
+        "resume-config-other-attention",
+        "train --resume {run}",
+        "softmax",
+        lambda r, t: _edit_json(r / "config.json", attention="softmax"),
+    ),
+    case(
+        "resume-payload", "train --resume {run}", "not a safe agent checkpoint", _crafted_checkpoint
+    ),
+    case(
+        "resume-no-checkpoint",
+        "train --resume {run}",
+        "no checkpoint",
+        lambda r, t: (r / "checkpoints" / "latest.zip").unlink(),
+    ),
+    case("resume-negative-stop-at", "train --resume {run} --stop-at -5", "--stop-at"),
+    # eval
+    case("eval-payload", "eval {run}", "not a safe agent checkpoint", _crafted_checkpoint),
+    case("eval-unknown-device", "eval {run} --device tpu", "tpu"),
+    case("eval-n-envs-0", "eval {run} --n-envs 0", "--n-envs"),
+    case("eval-episodes-0", "eval {run} --episodes 0", "--episodes"),
+    case("eval-unknown-protocol", "eval {run} --protocol v9", "v9"),
+    case("eval-out-folder-missing", "eval {run} --out {tmp}/no/eval.json", "does not exist"),
+    case("eval-nothing-given", "eval", "--pretrained"),
+    case("eval-both-given", "eval {run} --pretrained", "--pretrained"),
+    case(
+        "eval-not-a-zip",
+        "eval {tmp}/agent.zip",
+        "not a readable checkpoint",
+        lambda r, t: (t / "agent.zip").write_bytes(b"PK no zip"),
+    ),
+    case(
+        "eval-zip-without-data",
+        "eval {tmp}/empty.zip",
+        "no data entry",
+        lambda r, t: _zip_without_data(t / "empty.zip"),
+    ),
+    # watch
+    case("watch-payload", "watch {run}", "not a safe agent checkpoint", _crafted_checkpoint),
+    case("watch-max-frames-0", "watch {run} --max-frames 0", "--max-frames"),
+    case("watch-fps", "watch {run} --fps 7", "--fps"),
+    case("watch-unknown-explainer", "watch {run} --explainer lime", "lime"),
+    case("watch-not-mp4", "watch {run} --out {tmp}/clip.avi", ".mp4"),
+    case("watch-out-folder-missing", "watch {run} --out {tmp}/no/clip.mp4", "does not exist"),
+    case("watch-unknown-device", "watch {run} --device tpu", "tpu"),
+    # analyze
+    case("analyze-payload", "analyze {run}", "not a safe agent checkpoint", _crafted_checkpoint),
+    case("analyze-episodes-0", "analyze {run} --episodes 0", "--episodes"),
+    case("analyze-every-0", "analyze {run} --every 0", "--every"),
+    case("analyze-unknown-map", "analyze {run} --maps lime", "lime"),
+    case("analyze-unknown-device", "analyze {run} --device tpu", "tpu"),
+    # report
+    case("report-no-run", "report {tmp}", "not a run dir"),
+    case(
+        "report-config-not-object",
+        "report {run}",
+        "config.json",
+        lambda r, t: (r / "config.json").write_text("[1, 2]"),
+    ),
+    case("report-eval-not-json", "report {run}", "eval.json", lambda r, t: _eval_json(r, "{oops")),
+    case(
+        "report-eval-missing-keys",
+        "report {run}",
+        "eval.json",
+        lambda r, t: _eval_json(r, '{"game": "breakout"}'),
+    ),
+    case(
+        "report-progress-not-numbers",
+        "report {run}",
+        "progress.csv",
+        lambda r, t: (r / "progress.csv").write_text("step,score_mean\nten,abc\n"),
+    ),
+    case(
+        "report-progress-no-column",
+        "report {run}",
+        "progress.csv",
+        lambda r, t: (r / "progress.csv").write_text("a,b\n1,2\n"),
+    ),
+    case(
+        "report-evaluations-not-numbers",
+        "report {run}",
+        "evaluations.csv",
+        lambda r, t: (r / "evaluations.csv").write_text("step,episodes,mean,std,max\n1,2,x,4,5\n"),
+    ),
+    case("report-out-folder-missing", "report {run} --out {tmp}/no/r.html", "does not exist"),
+    # rollout
+    case("rollout-unknown-game", "rollout --game notagame", "notagame"),
+    case("rollout-episodes-0", "rollout --episodes 0", "--episodes"),
+    case("rollout-n-envs-0", "rollout --n-envs 0", "--n-envs"),
+    case("rollout-unknown-backend", "rollout --backend mame", "mame"),
+    case("rollout-unknown-protocol", "rollout --protocol v9", "v9"),
+    # vision
+    case(
+        "explain-image-bomb",
+        "vision explain {tmp}/frame.png --model resnet18",
+        "million pixels",
+        lambda r, t: _image(t, (20_000, 20_000)),
+    ),
+    case("explain-missing-image", "vision explain {tmp}/none.png --model resnet18", "none.png"),
+    case(
+        "explain-not-an-image",
+        "vision explain {tmp}/a.png --model resnet18",
+        "a.png",
+        lambda r, t: (t / "a.png").write_text("text"),
+    ),
+    case(
+        "explain-top-k-0",
+        "vision explain {tmp}/frame.png --model resnet18 --top-k 0",
+        "--top-k",
+        lambda r, t: _image(t, (32, 32)),
+    ),
+    case(
+        "explain-pt-missing-fields",
+        "vision explain {tmp}/frame.png --checkpoint {tmp}/model.pt",
+        "model.pt",
+        lambda r, t: (_image(t, (32, 32)), _pt(t, {"format": "abnrl.vision.checkpoint/1"})),
+    ),
+    case(
+        "explain-pt-garbage",
+        "vision explain {tmp}/frame.png --checkpoint {tmp}/model.pt",
+        "model.pt",
+        lambda r, t: (_image(t, (32, 32)), (t / "model.pt").write_bytes(b"garbage")),
+    ),
+    case(
+        "explain-unknown-device",
+        "vision explain {tmp}/frame.png --model resnet18 --device tpu",
+        "tpu",
+        lambda r, t: _image(t, (32, 32)),
+    ),
+    case(
+        "detect-image-bomb",
+        "vision detect {tmp}/frame.png --checkpoint {tmp}/none.pt",
+        "million pixels",
+        lambda r, t: _image(t, (20_000, 20_000)),
+    ),
+    case(
+        "detect-pt-missing-fields",
+        "vision detect {tmp}/frame.png --checkpoint {tmp}/model.pt",
+        "model.pt",
+        lambda r, t: (_image(t, (32, 32)), _pt(t, {"format": "abnrl-detector-1"})),
+    ),
+    case(
+        "detect-threshold",
+        "vision detect {tmp}/frame.png --score-threshold 2",
+        "--score-threshold",
+        lambda r, t: _image(t, (32, 32)),
+    ),
+    case("vision-train-unknown-preset", "vision train --preset nope", "nope"),
+    case("detect-train-steps-0", "vision detect-train --steps 0", "--steps"),
+    case("unknown-command", "fly", "fly"),
+]
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_file()
+        else "folder"
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture
+def workdir(trained_run, tmp_path, monkeypatch):
+    shutil.copytree(trained_run, tmp_path / "run")
+    monkeypatch.chdir(tmp_path)  # default outputs (runs/, eval.json, ...) land in tmp_path
+    return tmp_path
+
+
+@pytest.mark.parametrize(("command", "phrase", "setup"), CASES)
+def test_bad_input_is_one_sentence_and_exit_2(workdir, capsys, command, phrase, setup):
+    run = workdir / "run"
+    if setup is not None:
+        setup(run, workdir)
+    before = _snapshot(workdir)
+    code = main(command.format(run=run, tmp=workdir).split())
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("abnrl: "), err
+    assert phrase in lines[0], err
+    assert _snapshot(workdir) == before, "files were left behind or changed"
+    assert not (workdir / "ran").exists(), "a payload ran"
+
+
+def test_there_are_enough_cases():
+    assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)

@@ -1,0 +1,156 @@
+"""Interrupted and resumed training runs: nothing lost beyond one checkpoint interval,
+nothing counted twice, nothing left behind, and the same result from the same checkpoint."""
+
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+import torch
+
+from abnrl.files import _TEMPORARY
+from agents.safe_loading import read_data
+from tests.abnrl.conftest import TINY, abnrl
+
+ROLLOUT = 2 * 16  # TINY: 2 envs x 16 steps
+EPOCHS = 4  # the RL Zoo's PPO epochs per update
+
+
+def cli_process(*args):
+    """``abnrl ARGS`` started in the background; its stderr is kept."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def saved_counts(run_dir):
+    """(agent steps, PPO epochs run) of the run's latest checkpoint."""
+    plain, _ = read_data(run_dir / "checkpoints" / "latest.zip")
+    return plain["num_timesteps"], plain["_n_updates"]
+
+
+def logged_steps(run_dir):
+    lines = (run_dir / "progress.csv").read_text().splitlines()[1:]
+    return [int(line.split(",")[0]) for line in lines]
+
+
+def policy_weights(run_dir):
+    with zipfile.ZipFile(run_dir / "checkpoints" / "latest.zip") as archive:
+        with archive.open("policy.pth") as file:
+            return torch.load(file, weights_only=True)
+
+
+def temporaries(run_dir):
+    return [p for p in run_dir.rglob(".*") if _TEMPORARY.match(p.name)]
+
+
+def check_consistent(run_dir):
+    steps, epochs = saved_counts(run_dir)
+    assert steps % ROLLOUT == 0 and epochs == EPOCHS * steps // ROLLOUT, (steps, epochs)
+    logged = logged_steps(run_dir)
+    assert logged == sorted(set(logged)), "one row per step, none from a discarded timeline"
+    assert not temporaries(run_dir)
+    return steps
+
+
+def test_resumes_update_once_per_rollout_and_repeat_exactly(tmp_path):
+    first = tmp_path / "first"
+    abnrl("train", "--run-dir", first, "--total-steps", 100_000, "--stop-at", 64, *TINY)
+    assert check_consistent(first) == 64
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    for run_dir in (first, second):
+        result = abnrl("train", "--resume", run_dir, "--stop-at", 128)
+        assert "step limit: 128 steps" in result.stderr
+        assert check_consistent(run_dir) == 128
+    a, b = policy_weights(first), policy_weights(second)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_resume_forgets_the_rows_logged_after_its_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    abnrl("train", "--run-dir", run_dir, "--total-steps", 100_000, "--stop-at", 64, *TINY)
+    progress = run_dir / "progress.csv"
+    columns = progress.read_text().splitlines()[0].count(",")
+    with progress.open("a") as file:  # the future of a timeline killed before its checkpoint
+        file.write("96" + "," * columns + "\n")
+    abnrl("train", "--resume", run_dir, "--stop-at", 128)
+    assert logged_steps(run_dir) == [32, 64, 96, 128]
+
+
+def test_sigterm_saves_after_the_update_and_exits_143(tmp_path):
+    run_dir = tmp_path / "run"
+    process = cli_process(
+        "train",
+        "--run-dir",
+        run_dir,
+        "--total-steps",
+        1_000_000,
+        "--checkpoint-every",
+        10**6,
+        *TINY,
+    )
+    deadline = time.time() + 240
+    while not (run_dir / "progress.csv").exists() or len(logged_steps(run_dir)) < 2:
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "SIGTERM" in stderr and "--resume" in stderr
+    assert check_consistent(run_dir) >= 2 * ROLLOUT
+
+
+def test_a_second_trainer_of_one_run_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    abnrl("train", "--run-dir", run_dir, "--total-steps", 100_000, "--stop-at", 32, *TINY)
+    process = cli_process("train", "--resume", run_dir, "--total-steps", 1_000_000)
+    deadline = time.time() + 240
+    while len(logged_steps(run_dir)) < 2:  # the first trainer holds the run
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.2)
+    second = abnrl("train", "--resume", run_dir, check=False)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert second.returncode == 2 and "Another process is training" in second.stderr
+    check_consistent(run_dir)
+
+
+@pytest.mark.slow
+def test_ten_sigkills_each_followed_by_a_resume(tmp_path):
+    """Kills at random moments, every other one while a checkpoint is being written."""
+    run_dir = tmp_path / "run"
+    rng = random.Random(0)
+    every = 2 * ROLLOUT
+    start = ["--run-dir", run_dir, "--total-steps", 1_000_000, "--checkpoint-every", every, *TINY]
+    for kill in range(10):
+        resuming = (run_dir / "checkpoints" / "latest.zip").exists()
+        process = cli_process("train", *(["--resume", run_dir] if resuming else start))
+        started = time.time()
+        wait = rng.uniform(8, 25)
+        while time.time() - started < wait or (kill % 2 and not _writing(run_dir)):
+            assert process.poll() is None, process.stderr.read()
+            assert time.time() - started < 300
+            time.sleep(0.001 if kill % 2 else 0.05)
+        reached = max(logged_steps(run_dir), default=0)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if (run_dir / "checkpoints" / "latest.zip").exists():
+            steps, _ = saved_counts(run_dir)
+            assert reached - steps <= every + ROLLOUT, f"kill {kill} lost {reached - steps} steps"
+    result = abnrl("train", "--resume", run_dir, "--stop-at", saved_counts(run_dir)[0] + ROLLOUT)
+    assert "step limit" in result.stderr
+    check_consistent(run_dir)
+
+
+def _writing(run_dir):
+    folder = run_dir / "checkpoints"
+    return folder.exists() and any(re.match(r"\.latest\.zip\.", p.name) for p in folder.iterdir())
