@@ -37,6 +37,20 @@ class EvalResult:
         return {**asdict(self), "summary": self.summary()}
 
 
+GREEDY_EPSILON = 0.05
+"""Deterministic play takes the most probable action except, with this probability, a
+random one (the epsilon-greedy evaluation of Mnih et al., 2015): a greedy policy that
+never presses FIRE on a still screen would otherwise stall its game until the frame cap."""
+
+
+def with_random_actions(
+    actions: np.ndarray, n_actions: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``actions`` with each replaced, with probability ``GREEDY_EPSILON``, by a random one."""
+    chance = rng.random(actions.shape) < GREEDY_EPSILON
+    return np.where(chance, rng.integers(n_actions, size=actions.shape), actions)
+
+
 def evaluate(
     model: BaseAlgorithm,
     game: str,
@@ -58,7 +72,8 @@ def evaluate(
         episodes: number of full games.
         protocol: the evaluation protocol.
         seed: seed of the evaluation games (apart from training's seeds).
-        deterministic: take the most probable action instead of sampling one.
+        deterministic: take the most probable action instead of sampling one (with
+            ``GREEDY_EPSILON``).
         n_envs: games played side by side.
     """
     n_envs = max(1, min(n_envs, episodes))
@@ -68,8 +83,11 @@ def evaluate(
     scores: list[float] = []
     lengths: list[int] = []
     played = np.zeros(n_envs, dtype=int)
+    rng = np.random.default_rng(seed)
     while (played < quota).any():
         actions, _ = model.predict(obs, deterministic=deterministic)
+        if deterministic:
+            actions = with_random_actions(actions, model.action_space.n, rng)
         obs, _, _, infos = venv.step(actions)
         for i, info in enumerate(infos):
             if "episode" in info and played[i] < quota[i]:

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from abnrl.evaluation import with_random_actions
 from abnrl.explainers import PolicyExplainer
 from abnrl.mp4 import VideoWriter
 from abnrl.video import SCALE, FrameComposer, info_panel
@@ -54,7 +56,8 @@ def record_games(
         episodes: games to play.
         max_frames: stop after this many emulator frames.
         fps: 60 keeps every emulator frame, 30 every second one.
-        deterministic: take the most probable action instead of sampling.
+        deterministic: take the most probable action instead of sampling (with
+            ``abnrl.evaluation.GREEDY_EPSILON``).
         seed: seed of the games and of the action sampling.
         on_frame: called after every frame written with the composer, whose
             ``rgb()`` is that frame (e.g. to log it).
@@ -64,6 +67,7 @@ def record_games(
     env = make_env(game, protocol=protocol, seed=seed)
     action_names = env.unwrapped.get_action_meanings()
     generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     keep_every = EMULATOR_FPS // fps
     titles = [game, *(h.title for h in heat_makers), "agent"]
     recording = Recording(out, fps)
@@ -78,11 +82,11 @@ def record_games(
                 with torch.no_grad():
                     output = network(observations)
                 probabilities = torch.softmax(output.action_logits[0].float().cpu(), dim=-1)
-                action = (
-                    int(probabilities.argmax())
-                    if deterministic
-                    else int(torch.multinomial(probabilities, 1, generator=generator))
-                )
+                if deterministic:
+                    greedy = np.array([int(probabilities.argmax())])
+                    action = int(with_random_actions(greedy, len(probabilities), rng)[0])
+                else:
+                    action = int(torch.multinomial(probabilities, 1, generator=generator))
                 maps = [h.heat_map(observations, output, action) for h in heat_makers]
                 values.append(float(output.value[0]))
                 obs, reward, terminated, truncated, info = env.step(action)

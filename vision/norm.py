@@ -97,5 +97,7 @@ def _replacement(batch_norm: nn.Module, factory: NormFactory) -> nn.Module:
             with torch.no_grad():
                 replacement.weight.copy_(batch_norm.weight)
                 replacement.bias.copy_(batch_norm.bias)
-    tensors = [*batch_norm.parameters(), *batch_norm.buffers()]
-    return replacement.to(tensors[0].device) if tensors else replacement
+    tensors = [
+        t for t in (*batch_norm.parameters(), *batch_norm.buffers()) if t.is_floating_point()
+    ]
+    return replacement.to(tensors[0].device, tensors[0].dtype) if tensors else replacement

@@ -29,7 +29,9 @@ class EvalConfig:
     protocol: str | None = None
     """classic or v5; the protocol the agent was trained on when not given."""
     deterministic: bool = False
-    """Take the most probable action instead of sampling from the policy."""
+    """Take the most probable action instead of sampling from the policy, except for a
+    random one 5% of the time (epsilon-greedy, as the Nature DQN evaluation), so that a
+    greedy policy cannot stall on a still screen."""
     seed: int = 10_000
     """Seed of the evaluation games."""
     device: str = "auto"
@@ -66,7 +68,7 @@ def run(config: EvalConfig) -> int:
     summary = result.summary()
     print(
         f"{meta['game']}, {protocol} protocol, {model.num_timesteps:,} agent steps trained, "
-        f"{'deterministic' if config.deterministic else 'sampled'} actions"
+        f"{'greedy (epsilon 0.05)' if config.deterministic else 'sampled'} actions"
     )
     print("| games | mean | std | median | min | max | length (steps) |")
     print("|---|---|---|---|---|---|---|")

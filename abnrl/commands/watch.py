@@ -36,7 +36,9 @@ class WatchConfig:
     max_frames: int = 18_000
     """Stop after this many emulator frames (60 per second of play)."""
     deterministic: bool = False
-    """Take the most probable action instead of sampling from the policy."""
+    """Take the most probable action instead of sampling from the policy, except for a
+    random one 5% of the time (epsilon-greedy, as the Nature DQN evaluation), so that a
+    greedy policy cannot stall on a still screen."""
     fps: int = 60
     """Video frame rate: 60 shows every emulator frame, 30 every second one."""
     out: Path | None = None

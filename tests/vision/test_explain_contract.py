@@ -203,3 +203,34 @@ def test_results_are_on_the_model_device(name):
     with EXPLAINERS[name](model) as explainer:
         result = explainer(torch.randn(2, 3, 16, 16))  # CPU inputs go to the model
     assert result.maps.device.type == "cuda" and result.raw.device.type == "cuda"
+
+
+class FlattensWithView(nn.Module):
+    """Flattens its feature maps with ``.view``, as many older models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.features(x)
+        return self.fc(features.view(features.shape[0], -1))
+
+
+@pytest.mark.parametrize("name", ["gradcam", "guided_gradcam"])
+def test_a_model_that_flattens_with_view_is_explained(name):
+    torch.manual_seed(0)
+    model = FlattensWithView().eval()
+    images = torch.randn(2, 3, 8, 8)
+    with EXPLAINERS[name](model) as explainer:
+        maps = explainer(images).maps
+    assert maps.shape == (2, 8, 8) and maps.amax() > 0
+
+
+@pytest.mark.parametrize("name", ["gradcam", "guided_gradcam", "input_gradient", "guided_backprop"])
+def test_gradient_methods_refuse_to_run_inside_inference_mode(name):
+    model = TinyCNN().eval()
+    with EXPLAINERS[name](model) as explainer, torch.inference_mode():
+        with pytest.raises(RuntimeError, match=r"inference_mode\(\) turns off"):
+            explainer(torch.randn(1, 3, 8, 8))

@@ -111,3 +111,10 @@ def test_converted_resnet_still_trains():
     loss = model(torch.randn(2, 3, 32, 32)).logsumexp(1).mean()
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_groupnorm_replacements_keep_a_float64_models_dtype():
+    model = build("cifar_resnet20", num_classes=10).double()
+    batchnorm_to_groupnorm(model, groups=8)
+    assert {p.dtype for p in model.parameters()} == {torch.float64}
+    assert model.eval()(torch.randn(2, 3, 32, 32, dtype=torch.float64)).dtype == torch.float64

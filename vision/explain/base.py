@@ -261,6 +261,11 @@ class Explainer(ABC):
             (B, h, w) maps for the others.
         """
         model = self.model
+        if self.uses_gradients and torch.is_inference_mode_enabled():
+            raise RuntimeError(
+                f"{type(self).__name__} needs gradients, which torch.inference_mode() turns "
+                "off (its maps would all be zero); call it outside that block."
+            )
         if not isinstance(inputs, Tensor) or inputs.ndim != 4:
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
             raise ValueError(f"Expected a batch of images (B, C, H, W); got {shape}.")
@@ -317,7 +322,16 @@ class LayerExplainer(Explainer):
             # oneDNN runs convolutions on channels-last inputs 10-70% faster (resnet18 +15%,
             # googlenet +70% at 224x224). Only layer maps take this path: input gradients
             # would come out rounded differently from the reference implementations'.
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            try:
+                return self._run(model, layer, inputs.contiguous(memory_format=torch.channels_last))
+            except RuntimeError as error:
+                # A model that flattens with .view() cannot take that layout.
+                if "view" not in str(error):
+                    raise
+        return self._run(model, layer, inputs)
+
+    @staticmethod
+    def _run(model: nn.Module, layer: nn.Module, inputs: Tensor) -> tuple[Tensor, Any]:
         with capture_activation(layer) as captured:
             output = model(inputs)
         if len(captured) != 1:
