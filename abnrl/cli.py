@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from importlib import import_module
 from importlib.metadata import version
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--version"]:
         print(f"abnrl {version('abnrl')}")
         return 0
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _dispatch(COMMANDS, GROUPS, argv, "abnrl")
     except UserError as error:
@@ -96,6 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("abnrl: interrupted.\n")
         return 130
+    except Terminated:
+        sys.stderr.write("abnrl: terminated (SIGTERM).\n")
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: unwinding runs every clean-up (temporary files are removed)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename not in (None, tmp):
+            raise
+        # The user knows the file they asked for, not its temporary name.
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -43,7 +43,7 @@ def read_rgb(path: Path) -> Image.Image:
         with Image.open(path) as image:
             return image.convert("RGB")
     except (UnidentifiedImageError, OSError) as error:  # damaged after its header
-        raise UserError(f"Cannot read {path} as an image ({error}).") from None
+        raise _unreadable(path, error) from None
 
 
 def _size(path: Path) -> tuple[int, int]:
@@ -55,4 +55,10 @@ def _size(path: Path) -> tuple[int, int]:
     except Image.DecompressionBombError:  # above twice Pillow's own limit, itself above ours
         raise _refused(path, f"over {2 * Image.MAX_IMAGE_PIXELS // 10**6} million") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"Cannot read {path} as an image ({error}).") from None
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: OSError) -> UserError:
+    if isinstance(error, UnidentifiedImageError):
+        return UserError(f"Cannot read {path} as an image: its format is not one Pillow knows.")
+    return UserError(f"Cannot read {path} as an image ({error.strerror or type(error).__name__}).")

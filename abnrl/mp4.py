@@ -6,6 +6,7 @@ import contextlib
 import os
 import queue
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -48,7 +49,12 @@ class VideoWriter:
         self.size = (width, height)
         self.frame_bytes = width * height * 3 // 2
         """Bytes of one frame: luma plus two quarter-size chroma planes."""
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
+        # A name of its own, so that two writers of one path do not collide.
+        descriptor, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".mp4"
+        )
+        os.close(descriptor)
+        self._tmp = Path(tmp)
         command = [
             FFMPEG_BINARY, "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", f"{fps}",

@@ -107,6 +107,8 @@ def record_games(
                 )
                 composer.set_step(maps, panel)
                 for frame in pending:  # this step's map is held over the frames it covers
+                    if seen >= max_frames:
+                        break
                     if seen % keep_every == 0:
                         writer.write(composer.compose(frame))
                         if on_frame is not None:

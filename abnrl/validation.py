@@ -6,6 +6,7 @@ Each check raises ``UserError`` with one sentence that names the flag.
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,14 @@ def check_device(device: str) -> None:
     check_choice("device", device, DEVICES)
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
+
+
+def check_output(path: Path) -> None:
+    """``path`` can be written: checked before any long work that ends by writing it."""
+    if not path.parent.is_dir():
+        raise UserError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UserError(f"Cannot write {path}: the folder {path.parent} is not writable.")
 
 
 def check_at_least(config: object, minimums: Mapping[str, float]) -> None:

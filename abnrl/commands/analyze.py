@@ -31,7 +31,7 @@ from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.files import write_json_atomic, write_text_atomic
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_device
+from abnrl.validation import check_at_least, check_device, check_output
 from agents.policy_network import policy_network
 
 SOURCE_NAMES = {
@@ -93,8 +93,7 @@ def run(config: AnalyzeConfig) -> int:
         if config.pretrained
         else checkpoint.parent / "attention-analysis"
     )
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    check_output(out)
     model, meta = load_checkpoint(checkpoint, device=config.device)
     if meta["game"] != "breakout":
         raise UserError(

@@ -12,7 +12,7 @@ from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.files import write_json_atomic
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_choice, check_device
+from abnrl.validation import check_at_least, check_choice, check_device, check_output
 from envs import PROTOCOLS
 
 
@@ -51,8 +51,7 @@ def run(config: EvalConfig) -> int:
     out = config.out or (
         Path("eval.json") if config.pretrained else checkpoint.parent / "eval.json"
     )
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    check_output(out)
     model, meta = load_checkpoint(checkpoint, device=config.device)
     protocol = config.protocol or meta["protocol"]
     check_actions(model, meta["game"])

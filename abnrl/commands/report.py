@@ -16,6 +16,7 @@ from abnrl.errors import UserError
 from abnrl.files import write_text_atomic
 from abnrl.plots import learning_curves_png
 from abnrl.run_dir import RunDir
+from abnrl.validation import check_output
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -170,8 +171,7 @@ def run(config: ReportConfig) -> int:
     if not run.config.is_file():
         raise UserError(f"{config.run_dir} is not a run dir ({run.config.name} is missing).")
     out = config.out or run.root / "report.html"
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    check_output(out)
     write_text_atomic(out, build_report(run))
     print(f"wrote {out}")
     return 0

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from torch.utils.tensorboard import SummaryWriter
 
 from abnrl.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.errors import UserError
@@ -258,6 +259,16 @@ def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
             raise UserError(f"{log} is malformed (a row without a step number).") from None
 
 
+def _tensorboard(folder: Path, resumed_at: int | None) -> Logger:
+    """SB3's TensorBoard logger. A resumed run's writer purges the events logged after its
+    checkpoint (a killed run's lost future), as the CSV logs are trimmed."""
+    output = TensorBoardOutputFormat(str(folder))
+    if resumed_at is not None:
+        output.writer.close()
+        output.writer = SummaryWriter(log_dir=str(folder), purge_step=resumed_at + 1)
+    return Logger(str(folder), [output])
+
+
 def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None) -> int:
     # Resumed runs play new games: the emulators' states are not in the checkpoint.
     env = make_vec_env(
@@ -294,7 +305,7 @@ def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, d
             device=config.device,
             **overrides,
         )
-    model.set_logger(configure(str(run_dir.tensorboard), ["tensorboard"]))
+    model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps if resumed else None))
 
     def checkpoint(kind: str) -> None:
         path = run_dir.latest if kind == "latest" else run_dir.best

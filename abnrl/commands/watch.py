@@ -13,7 +13,7 @@ from abnrl.errors import UserError
 from abnrl.explainers import EXPLAINERS
 from abnrl.recording import EMULATOR_FPS, record_games
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_device
+from abnrl.validation import check_at_least, check_device, check_output
 from agents.policy_network import policy_network
 from envs.games import FRAME_SKIP
 
@@ -59,8 +59,7 @@ def _validate(config: WatchConfig, out: Path) -> None:
     check_device(config.device)
     if out.suffix.lower() != ".mp4":
         raise UserError(f"--out must name an .mp4 file, got {out}.")
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    check_output(out)
 
 
 def run(config: WatchConfig) -> int:

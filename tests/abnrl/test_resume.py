@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from abnrl.files import _TEMPORARY
 from agents.safe_loading import read_data
@@ -75,15 +76,19 @@ def test_resumes_update_once_per_rollout_and_repeat_exactly(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_a_resume_forgets_the_rows_logged_after_its_checkpoint(tmp_path):
+def test_a_resume_forgets_what_was_logged_after_its_checkpoint(tmp_path):
     run_dir = tmp_path / "run"
+    latest = run_dir / "checkpoints" / "latest.zip"
     abnrl("train", "--run-dir", run_dir, "--total-steps", 100_000, "--stop-at", 64, *TINY)
-    progress = run_dir / "progress.csv"
-    columns = progress.read_text().splitlines()[0].count(",")
-    with progress.open("a") as file:  # the future of a timeline killed before its checkpoint
-        file.write("96" + "," * columns + "\n")
+    at_64 = latest.read_bytes()
     abnrl("train", "--resume", run_dir, "--stop-at", 128)
-    assert logged_steps(run_dir) == [32, 64, 96, 128]
+    latest.write_bytes(at_64)  # as if killed before the checkpoints after 64 were written
+    abnrl("train", "--resume", run_dir, "--stop-at", 96)
+    assert logged_steps(run_dir) == [32, 64, 96]
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    steps = [event.step for event in events.Scalars("time/fps")]
+    assert steps == sorted(set(steps)) and max(steps) <= 96
 
 
 def test_sigterm_saves_after_the_update_and_exits_143(tmp_path):
@@ -126,10 +131,12 @@ def test_a_second_trainer_of_one_run_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_ten_sigkills_each_followed_by_a_resume(tmp_path):
-    """Kills at random moments, every other one while a checkpoint is being written."""
+    """Kills at random moments, every other one while a checkpoint is being written; ``-s``
+    prints each kill's outcome."""
     run_dir = tmp_path / "run"
     rng = random.Random(0)
     every = 2 * ROLLOUT
+    print("\n| kill | moment | steps logged | steps in checkpoint | lost |\n|---|---|---|---|---|")
     start = ["--run-dir", run_dir, "--total-steps", 1_000_000, "--checkpoint-every", every, *TINY]
     for kill in range(10):
         resuming = (run_dir / "checkpoints" / "latest.zip").exists()
@@ -143,9 +150,10 @@ def test_ten_sigkills_each_followed_by_a_resume(tmp_path):
         reached = max(logged_steps(run_dir), default=0)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        if (run_dir / "checkpoints" / "latest.zip").exists():
-            steps, _ = saved_counts(run_dir)
-            assert reached - steps <= every + ROLLOUT, f"kill {kill} lost {reached - steps} steps"
+        steps = saved_counts(run_dir)[0] if (run_dir / "checkpoints" / "latest.zip").exists() else 0
+        moment = "checkpoint write" if kill % 2 else "random"
+        print(f"| {kill + 1} | {moment} | {reached} | {steps} | {reached - steps} |")
+        assert reached - steps <= every + ROLLOUT, f"kill {kill} lost {reached - steps} steps"
     result = abnrl("train", "--resume", run_dir, "--stop-at", saved_counts(run_dir)[0] + ROLLOUT)
     assert "step limit" in result.stderr
     check_consistent(run_dir)

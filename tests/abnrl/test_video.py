@@ -1,5 +1,7 @@
 """Composed video frames and the MP4 writer."""
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -97,11 +99,14 @@ def test_writer_rejects_odd_sizes_and_wrong_frames_and_aborts_cleanly(tmp_path):
 
 
 def test_writer_reports_an_encoder_that_stopped(tmp_path):
-    writer = VideoWriter(tmp_path / "missing-folder" / "out.mp4", (64, 48), fps=30)
+    folder = tmp_path / "vanishing"
+    folder.mkdir()
+    writer = VideoWriter(folder / "out.mp4", (64, 48), fps=30)
+    shutil.rmtree(folder)  # before the first frame: the encoder cannot open its output
     frame = i420(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(OSError, match="ffmpeg"):
         for _ in range(200):
             writer.write(frame)
         writer.close()
     writer.abort()  # what a recording does after an error; it must not hang
-    assert not (tmp_path / "missing-folder").exists()
+    assert not folder.exists()

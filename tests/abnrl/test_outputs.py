@@ -1,0 +1,62 @@
+"""Outputs: exact frame counts, unique temporary names, and nothing left by a stop."""
+
+import errno
+import signal
+import time
+
+import cv2
+import pytest
+
+from abnrl.files import _TEMPORARY, write_atomic
+from tests.abnrl.conftest import abnrl
+from tests.abnrl.test_resume import cli_process
+
+
+def frames_in(video):
+    capture = cv2.VideoCapture(str(video))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+
+
+def test_watch_writes_exactly_max_frames(trained_run, tmp_path):
+    out = tmp_path / "clip.mp4"
+    abnrl("watch", trained_run, "--max-frames", 5, "--device", "cpu", "--out", out)
+    assert frames_in(out) == 5
+
+
+def test_two_watches_of_one_output_do_not_collide(trained_run, tmp_path):
+    out = tmp_path / "clip.mp4"
+    args = ("watch", trained_run, "--max-frames", 60, "--device", "cpu", "--out", out)
+    first, second = cli_process(*args), cli_process(*args)
+    for process in (first, second):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    assert frames_in(out) == 60 and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_sigterm_during_watch_leaves_nothing(trained_run, tmp_path):
+    out = tmp_path / "clip.mp4"
+    process = cli_process(
+        "watch", trained_run, "--max-frames", 10**6, "--device", "cpu", "--out", out
+    )
+    deadline = time.time() + 240
+    while not any(tmp_path.iterdir()):  # the video's temporary file is being written
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143 and stderr.strip() == "abnrl: terminated (SIGTERM)."
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_atomic_write_names_the_file_asked_for(tmp_path):
+    def disk_full(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    with pytest.raises(OSError) as raised:
+        write_atomic(tmp_path / "eval.json", disk_full)
+    assert raised.value.filename == str(tmp_path / "eval.json")
+    assert not [p for p in tmp_path.iterdir() if _TEMPORARY.match(p.name)]
