@@ -11,7 +11,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.a2c import ABNA2C
-from agents.attention import DEFAULT_ATTENTION
+from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 
@@ -47,7 +47,7 @@ def make_agent(
     backbone: str = "nature",
     attention: str = DEFAULT_ATTENTION,
     map_size: int | None = None,
-    heads: int = 4,
+    heads: int = DEFAULT_HEADS,
     attention_coef: float = 1.0,
     map_entropy_coef: float = 0.0,
     seed: int | None = None,

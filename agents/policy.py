@@ -18,7 +18,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
-from agents.attention import DEFAULT_ATTENTION
+from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
 from agents.network import ABNActorCritic, ABNPolicyOutput
 
 
@@ -50,7 +50,7 @@ class ABNPolicy(ActorCriticPolicy):
         backbone: str = "nature",
         attention: str = DEFAULT_ATTENTION,
         map_size: int | None = None,
-        heads: int = 4,
+        heads: int = DEFAULT_HEADS,
         groups: int = 8,
         **kwargs: Any,
     ) -> None:

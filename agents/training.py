@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from agents.attention import DEFAULT_ATTENTION, LEGACY_ATTENTION
+from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
 from agents.losses import attention_branch_loss, map_entropy
 from agents.network import ABNPolicyOutput
 from agents.policy import ABNPolicy
@@ -50,10 +50,11 @@ class AttentionBranchTraining:
     ):
         self.attention_coef = attention_coef
         self.map_entropy_coef = map_entropy_coef
-        # The design is always written into the saved policy_kwargs, so that a saved
-        # model without it is one from before the designs (see _setup_model).
+        # The design and its heads are always written into the saved policy_kwargs: a
+        # saved model without a design is one from before the designs (see
+        # _setup_model), and a later change of defaults must not change a saved agent.
         given = kwargs.get("policy_kwargs") or {}
-        kwargs["policy_kwargs"] = {"attention": DEFAULT_ATTENTION, **given}
+        kwargs["policy_kwargs"] = {"attention": DEFAULT_ATTENTION, "heads": DEFAULT_HEADS, **given}
         super().__init__(policy, env, **kwargs)
 
     @classmethod
@@ -77,6 +78,7 @@ class AttentionBranchTraining:
 
     def _setup_model(self) -> None:
         self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)
+        self.policy_kwargs.setdefault("heads", 4)  # saved before the heads were always stored
         super()._setup_model()
         if not isinstance(self.policy, ABNPolicy):
             raise ValueError(

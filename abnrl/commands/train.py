@@ -24,7 +24,7 @@ from abnrl.monitor import TrainingMonitor, keep_rows_through
 from abnrl.run_dir import RunDir
 from abnrl.validation import check_at_least, check_choice, check_device, typed_config
 from agents import ALGORITHMS, N_ENVS, POLICIES, make_agent
-from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, LEGACY_ATTENTION
+from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
 from agents.backbones import BACKBONES, MAP_SIZES
 from agents.training import AttentionBranchTraining
 from envs import PROTOCOLS, make_vec_env, normalize_game
@@ -60,13 +60,14 @@ class TrainConfig:
     resume: Path | None = None
     """Continue the run in this folder from its last checkpoint, with its saved config."""
     attention: str = DEFAULT_ATTENTION
-    """Attention design (ABN only): abn (Fukui et al.'s branch, 3x3 map conv), abn-groupnorm
-    (the branch with GroupNorm on its map), mask (Mask-Attention A3C's sigmoid masks) or
-    softmax (spatial-softmax heads that pool the features)."""
+    """Attention design (ABN only): softmax (spatial-softmax heads that pool the features:
+    the policy sees only what they weight), abn (Fukui et al.'s branch, 3x3 map conv),
+    abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or mask
+    (Mask-Attention A3C's sigmoid masks)."""
     map_size: int | None = None
     """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
-    attention_heads: int = 4
+    attention_heads: int = DEFAULT_HEADS
     """Attention heads of the softmax design, each with its own map."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""

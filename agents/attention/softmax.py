@@ -53,7 +53,6 @@ class SpatialSoftmaxAttention(nn.Module):
         n_actions: unused; every design takes it.
         heads: number of attention heads, each with its own query and map.
         key_dim: length of the keys and queries.
-        hidden: size of the latent vector the policy and value heads read.
         temperature: every head's initial inverse temperature (score of a perfect match).
     """
 
@@ -67,7 +66,6 @@ class SpatialSoftmaxAttention(nn.Module):
         *,
         heads: int = 4,
         key_dim: int = 32,
-        hidden: int = 512,
         temperature: float = 5.0,
     ) -> None:
         super().__init__()
@@ -82,7 +80,8 @@ class SpatialSoftmaxAttention(nn.Module):
         self.queries = nn.Parameter(torch.randn(heads, key_dim))
         # One learned inverse temperature per head, log-parametrised.
         self.log_temperature = nn.Parameter(torch.full((heads,), math.log(temperature)))
-        self.readout = nn.Sequential(nn.Linear(heads * channels, hidden), nn.ReLU())
+        # The latent vector the policy and value heads read: the backbone's own width.
+        self.readout = nn.Sequential(nn.Linear(heads * channels, parts.features_dim), nn.ReLU())
 
     def forward(self, features: Tensor, edit_maps: MapEdit | None = None) -> AttentionOutput:
         batch = features.shape[0]
@@ -95,5 +94,5 @@ class SpatialSoftmaxAttention(nn.Module):
         if edit_maps is not None:
             weights = edit_maps(weights)
         pooled = torch.einsum("bkn,bcn->bkc", weights.flatten(2), values.flatten(2))  # (B, K, C')
-        latent = self.readout(pooled.flatten(1))  # (B, hidden)
+        latent = self.readout(pooled.flatten(1))  # (B, features_dim)
         return AttentionOutput(latent, latent, weights, None)

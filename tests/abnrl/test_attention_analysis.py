@@ -107,7 +107,10 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
     )
     assert "top action changes" in result.stdout
     results = json.loads((out / "attention-analysis.json").read_text())
-    assert results["frames_scored"] == 3 and set(results["metrics"]) == {ATTENTION, RANDOM}
+    heads = json.loads((trained_run / "config.json").read_text())["attention_heads"]
+    per_head = {f"{ATTENTION} head {i}" for i in range(heads)} if heads > 1 else set()
+    assert results["frames_scored"] == 3
+    assert set(results["metrics"]) == {ATTENTION, RANDOM, *per_head}
     assert (out / "attention-metrics.png").stat().st_size > 0
     assert (out / "attention-analysis.md").read_text().startswith("| map |")
 
