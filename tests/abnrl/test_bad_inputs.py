@@ -108,8 +108,8 @@ CASES = [
     case(
         "resume-config-other-attention",
         "train --resume {run}",
-        "softmax",
-        lambda r, t: _edit_json(r / "config.json", attention="softmax"),
+        "mask",
+        lambda r, t: _edit_json(r / "config.json", attention="mask"),
     ),
     case(
         "resume-payload", "train --resume {run}", "not a safe agent checkpoint", _crafted_checkpoint
