@@ -3,6 +3,7 @@ left behind or changed."""
 
 import hashlib
 import json
+import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,7 +13,7 @@ import torch
 from PIL import Image
 
 from abnrl.cli import main
-from tests.crafted_files import with_payload
+from tests.crafted_files import WritesAFile, with_payload
 
 
 def _edit_json(path: Path, **changes) -> None:
@@ -35,6 +36,15 @@ def _pt(tmp: Path, content: object, name: str = "model.pt") -> Path:
     path = tmp / name
     torch.save(content, path)
     return path
+
+
+def _cifar_with_payload(tmp: Path) -> None:
+    folder = tmp / "cifar" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"]:
+        (folder / name).write_bytes(pickle.dumps({"labels": [0]}))
+    payload = {"data": WritesAFile(tmp / "ran"), "labels": [0]}
+    (folder / "data_batch_1").write_bytes(pickle.dumps(payload))
 
 
 def _zip_without_data(path: Path) -> None:
@@ -254,6 +264,12 @@ CASES = [
     ),
     case("vision-train-unknown-preset", "vision train --preset nope", "nope"),
     case("detect-train-steps-0", "vision detect-train --steps 0", "--steps"),
+    case(
+        "vision-train-cifar-payload",
+        "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
+        "builtins.exec",
+        lambda r, t: _cifar_with_payload(t),
+    ),
     case("unknown-command", "fly", "fly"),
 ]
 

@@ -1,6 +1,8 @@
 """``abnrl report``: a self-contained HTML page of a run."""
 
+import json
 import re
+import shutil
 
 from tests.abnrl.conftest import abnrl
 
@@ -20,3 +22,23 @@ def test_report_is_self_contained(trained_run, tmp_path):
 def test_report_of_a_folder_that_is_no_run(tmp_path):
     result = abnrl("report", tmp_path, check=False)
     assert result.returncode == 2 and "is not a run dir" in result.stderr
+
+
+def test_every_value_from_the_run_dir_is_escaped(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    script = "<script>alert(1)</script>"
+    summary = {"episodes": 1, "mean": 1, "std": 0, "median": 1, "min": 1, "max": 1}
+    evaluation = {
+        "game": script,
+        "protocol": script,
+        "agent_steps": 128,
+        "deterministic": False,
+        "summary": {**summary, "length_mean": 9},
+    }
+    (run / "checkpoints" / "eval.json").write_text(json.dumps(evaluation))
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "policy": script, script: 1}))
+    abnrl("report", run, "--out", tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page and page.count("&lt;script&gt;") >= 4
