@@ -23,8 +23,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp, path)
+        move_into_place(Path(tmp), path)
     except OSError as error:
         if error.filename not in (None, tmp):
             raise
@@ -47,6 +46,13 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     for path in stale:
         path.unlink()
     return stale
+
+
+def move_into_place(tmp: Path, path: Path) -> None:
+    """Rename a finished temporary file onto ``path``, with the mode a new file gets
+    (``mkstemp`` creates files readable by their owner alone)."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
 
 
 def _umask() -> int:

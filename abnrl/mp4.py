@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from moviepy.config import FFMPEG_BINARY
 
+from abnrl.files import move_into_place
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -109,7 +111,7 @@ class VideoWriter:
             self._tmp.unlink(missing_ok=True)
             raise OSError(f"ffmpeg could not write {self.path.name}: {message}")
         self._ffmpeg.stderr.close()
-        os.replace(self._tmp, self.path)
+        move_into_place(self._tmp, self.path)
 
     def abort(self) -> None:
         self._ffmpeg.kill()

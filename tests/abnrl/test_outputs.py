@@ -1,6 +1,7 @@
 """Outputs: exact frame counts, unique temporary names, and nothing left by a stop."""
 
 import errno
+import os
 import signal
 import time
 
@@ -24,6 +25,9 @@ def test_watch_writes_exactly_max_frames(trained_run, tmp_path):
     out = tmp_path / "clip.mp4"
     abnrl("watch", trained_run, "--max-frames", 5, "--device", "cpu", "--out", out)
     assert frames_in(out) == 5
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask, "the mode of any new file"
 
 
 def test_two_watches_of_one_output_do_not_collide(trained_run, tmp_path):
