@@ -105,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: unwinding runs every clean-up (temporary files are removed)."""
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinding runs every clean-up (temporary files are removed).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way
+    (an optional import, a library's fallback) swallows it."""
 
 
 def _terminate(signum: int, frame: object) -> None:

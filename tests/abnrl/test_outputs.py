@@ -42,14 +42,25 @@ def test_two_watches_of_one_output_do_not_collide(trained_run, tmp_path):
 
 def test_sigterm_during_watch_leaves_nothing(trained_run, tmp_path):
     out = tmp_path / "clip.mp4"
-    process = cli_process(
-        "watch", trained_run, "--max-frames", 10**6, "--device", "cpu", "--out", out
-    )
+    args = ("--episodes", 1000, "--max-frames", 10**6, "--device", "cpu", "--out", out)
+    process = cli_process("watch", trained_run, *args)  # plays until stopped
     deadline = time.time() + 240
     while not any(tmp_path.iterdir()):  # the video's temporary file is being written
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.2)
     time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143 and stderr.strip() == "abnrl: terminated (SIGTERM)."
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5])
+def test_sigterm_while_starting_up_is_never_swallowed(trained_run, tmp_path, delay):
+    """Early on, the signal lands in imports, some of which catch ``Exception``."""
+    args = ("--episodes", 1000, "--device", "cpu", "--out", tmp_path / "clip.mp4")
+    process = cli_process("watch", trained_run, *args)
+    time.sleep(delay)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143 and stderr.strip() == "abnrl: terminated (SIGTERM)."
