@@ -30,6 +30,10 @@ COMMANDS: dict[str, Command] = {
     ),
     "report": Command("report", "ReportConfig", "write a run's self-contained HTML report"),
     "rollout": Command("rollout", "RolloutConfig", "play games with random actions, print scores"),
+    "sweep": Command("sweep", "SweepConfig", "train a grid of agents x seeds on Ray, resumable"),
+    "compare": Command(
+        "compare", "CompareConfig", "compare groups of runs: IQM, CIs, improvement (rliable)"
+    ),
 }
 # Command groups: ``abnrl <group> <command>``.
 GROUPS: dict[str, dict[str, Command]] = {

@@ -146,7 +146,7 @@ def _validate(config: TrainConfig) -> None:
     check_at_least(config, MINIMUMS)
 
 
-def _resolve(config: TrainConfig) -> TrainConfig:
+def resolve(config: TrainConfig) -> TrainConfig:
     """The full config of a new run: every default filled in."""
     _validate(config)
     run_dir = config.run_dir or Path("runs") / (
@@ -229,7 +229,7 @@ SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 def run(config: TrainConfig) -> int:
     resuming = config.resume is not None
-    config = _load_saved_config(config.resume, config) if resuming else _resolve(config)
+    config = _load_saved_config(config.resume, config) if resuming else resolve(config)
     run_dir = RunDir(Path(config.run_dir))
     resumed = _load_resumed_model(config, run_dir) if resuming else None
     if not resuming and run_dir.latest.exists():

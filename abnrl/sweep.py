@@ -1,0 +1,137 @@
+"""Sweeps on Ray: each trial one Ray task that runs ``abnrl train`` in its worker.
+
+Plain Ray tasks, not Ray Tune: a trial's state is its run dir, which ``abnrl train`` already
+checkpoints and resumes exactly, so what Ray adds is placement (CPUs and GPUs per trial,
+any node of a cluster) and retries. A task whose worker dies (killed, out of memory, its
+node gone) is run again by Ray, and the new attempt resumes the run dir's checkpoint; a
+sweep started again after its driver died skips finished trials and resumes the others.
+On a cluster every node needs abnrl installed and the sweep dir on a shared file system.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from abnrl.commands import train
+from abnrl.errors import UserError
+from abnrl.sweep_plan import Trial, saved_steps
+
+
+@dataclass
+class Outcome:
+    """How a trial ended in this sweep: done, stopped (a signal), skipped or failed."""
+
+    trial: Trial
+    status: str
+    steps: int | None
+    detail: str = ""
+
+
+def attempts_log(sweep_dir: Path, trial: Trial) -> Path:
+    """One JSON line per start of the trial: where it ran and the step it started from."""
+    return sweep_dir / "attempts" / f"{trial.name}.jsonl"
+
+
+def run_trial(sweep_dir: str, trial: Trial, threads: int) -> dict:
+    """A trial's attempt, in a Ray worker: a new run, or the resume of its checkpoint."""
+    import ray
+
+    root = Path(sweep_dir)
+    run_dir = trial.run_dir(root)
+    start = saved_steps(run_dir)
+    log = attempts_log(root, trial)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    attempt = {
+        "time": time.time(),
+        "node": ray.get_runtime_context().get_node_id(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "from_step": start or 0,
+    }
+    with log.open("a") as file:  # one short line per write: appends do not interleave
+        file.write(json.dumps(attempt) + "\n")
+    try:
+        if start is None:
+            config = trial.train_config(root, threads)
+        else:
+            config = trial.resume_config(root, threads)
+        exit_code = train.run(config)
+    except UserError as error:
+        return {"exit_code": 2, "error": str(error), "steps": saved_steps(run_dir)}
+    return {"exit_code": exit_code, "error": "", "steps": saved_steps(run_dir)}
+
+
+def run_sweep(
+    sweep_dir: Path,
+    trials: list[Trial],
+    *,
+    address: str | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float | None,
+    max_retries: int,
+    report: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Run the unfinished trials on Ray (a new local instance, or the cluster at
+    ``address``); finished ones are skipped. ``report`` hears of each trial as it ends.
+
+    Raises:
+        UserError: Ray is not installed or the cluster cannot be reached.
+    """
+    ray = _import_ray()
+    outcomes, pending = [], []
+    for trial in trials:
+        steps = saved_steps(trial.run_dir(sweep_dir))
+        if steps is not None and steps >= trial.target_steps(sweep_dir):
+            outcomes.append(Outcome(trial, "skipped", steps, "finished before"))
+            report(outcomes[-1])
+        else:
+            pending.append(trial)
+    if not pending:
+        return outcomes
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level="ERROR")
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise UserError(f"Ray could not start or reach a cluster at {address!r}: {error}") from None
+    try:
+        if gpus_per_trial is None:  # one GPU per trial where the cluster has GPUs
+            gpus_per_trial = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+        task = ray.remote(run_trial).options(
+            num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=max_retries
+        )
+        threads = max(1, int(cpus_per_trial))
+        running = {task.remote(str(sweep_dir), trial, threads): trial for trial in pending}
+        while running:
+            [ready], _ = ray.wait(list(running), num_returns=1)
+            outcomes.append(_outcome(ray, running.pop(ready), ready))
+            report(outcomes[-1])
+    finally:
+        ray.shutdown()
+    return outcomes
+
+
+def _outcome(ray, trial: Trial, ref) -> Outcome:
+    try:
+        result = ray.get(ref)
+    except ray.exceptions.RayError as error:  # retries spent, or an error in the trial
+        return Outcome(trial, "failed", None, type(error).__name__)
+    if result["error"]:
+        return Outcome(trial, "failed", result["steps"], result["error"])
+    if result["exit_code"] != 0:
+        return Outcome(trial, "stopped", result["steps"], f"exit code {result['exit_code']}")
+    return Outcome(trial, "done", result["steps"])
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UserError(
+            "abnrl sweep runs on Ray, which is not installed: pip install 'abnrl[sweep]'."
+        ) from None
+    return ray

@@ -1,0 +1,133 @@
+"""``abnrl sweep`` on a real two-node Ray cluster made on this machine, with real trials."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from abnrl.errors import UserError
+from abnrl.run_dir import RunDir
+from abnrl.sweep_plan import parse_grid, plan_trials, saved_steps
+
+ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+# Trials of a few hundred agent steps: 2 games, 64 steps per rollout, a checkpoint each.
+TINY = "n-envs=2 n-steps=32 batch-size=32 eval-every=0 video-frames=0 checkpoint-every=64"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two Ray nodes of one CPU each: Ray starts once for all the sweeps below."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    cluster.shutdown()
+
+
+def sweep(sweep_dir, cluster, *grid, seeds=(0,)):
+    """``abnrl sweep`` on the cluster, started in the background."""
+    args = ["sweep", sweep_dir, "--address", cluster.address, "--seeds", *seeds]
+    args += ["--grid", *TINY.split(), "device=cpu", *grid]
+    return subprocess.Popen(
+        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process, timeout=300):
+    _, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+def attempts(sweep_dir, name):
+    path = Path(sweep_dir) / "attempts" / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_for(condition, what, timeout=240):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_two_trials_run_on_both_nodes_and_leave_run_dirs(cluster, tmp_path):
+    stderr = finish(sweep(tmp_path, cluster, "total-steps=256", seeds=(0, 1)))
+    assert "all 2 trials finished" in stderr
+    nodes = {attempts(tmp_path, name)[0]["node"] for name in ("seed-0", "seed-1")}
+    assert nodes == {node.node_id for node in cluster.list_all_nodes()}
+    for seed in (0, 1):
+        run_dir = RunDir(tmp_path / "trials" / f"seed-{seed}")
+        config = json.loads(run_dir.config.read_text())
+        assert (config["seed"], config["total_steps"], config["n_envs"]) == (seed, 256, 2)
+        assert saved_steps(run_dir) == 256
+        assert len(run_dir.progress.read_text().splitlines()) == 1 + 256 // 64
+
+
+def test_a_killed_worker_is_retried_from_its_checkpoint(cluster, tmp_path):
+    process = sweep(tmp_path, cluster, "total-steps=4096")
+    run_dir = RunDir(tmp_path / "trials" / "seed-0")
+    wait_for(lambda: run_dir.latest.exists(), "the first checkpoint")
+    os.kill(attempts(tmp_path, "seed-0")[0]["pid"], signal.SIGKILL)
+    finish(process)
+    first, retry = attempts(tmp_path, "seed-0")
+    assert first["from_step"] == 0 and retry["from_step"] > 0 and retry["from_step"] % 64 == 0
+    assert retry["pid"] != first["pid"] and saved_steps(run_dir) == 4096
+
+
+def test_a_killed_sweep_run_again_skips_finished_trials(cluster, tmp_path):
+    grid = "total-steps=256,8192"
+    short, long = "total-steps-256_seed-0", "total-steps-8192_seed-0"
+    driver = sweep(tmp_path, cluster, grid)
+    wait_for(lambda: saved_steps(RunDir(tmp_path / "trials" / short)) == 256, "the short trial")
+    wait_for(lambda: RunDir(tmp_path / "trials" / long).latest.exists(), "a long checkpoint")
+    driver.kill()
+    driver.wait()
+    stderr = finish(sweep(tmp_path, cluster, grid))
+    assert f"{short}: skipped, 256 steps" in stderr and f"{long}: done, 8192 steps" in stderr
+    assert len(attempts(tmp_path, short)) == 1
+    assert [a["from_step"] > 0 for a in attempts(tmp_path, long)] == [False, True]
+
+
+def test_the_grid_is_every_combination_times_the_seeds():
+    axes = parse_grid(["policy=abn,cnn", "total-steps=300000", "attention=softmax,mask"])
+    trials = plan_trials(axes, [0, 1, 2])
+    assert len(trials) == 12 and len({t.name for t in trials}) == 12
+    assert trials[0].name == "policy-abn_attention-softmax_seed-0"
+    assert {t.options["total-steps"] for t in trials} == {"300000"}
+
+
+def test_a_retried_trial_keeps_its_stop_step(tmp_path):
+    [trial] = plan_trials(parse_grid(["stop-at=300000", "n-envs=4"]), [5])
+    config = trial.resume_config(tmp_path, threads=1)
+    assert config.resume == tmp_path / "trials" / "seed-5"
+    assert (config.stop_at, config.threads, config.progress) == (300_000, 1, False)
+    assert trial.target_steps(tmp_path) == 300_000
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, message",
+    [
+        (["policy"], [0], "write OPTION=VALUE"),
+        (["colour=red"], [0], "has no option --colour"),
+        (["seed=1,2"], [0], "set by --seeds"),
+        (["policy=abn", "policy=cnn"], [0], "names policy twice"),
+        (["policy=abn,"], [0], "a value is empty"),
+        (["policy=abn,dqn"], [0], "'dqn'"),
+        (["n-envs=two"], [0], "Error parsing --n-envs"),
+        ([], [1, 1], "lists a seed twice"),
+    ],
+)
+def test_a_bad_grid_is_one_sentence(grid, seeds, message):
+    with pytest.raises(UserError, match=message):
+        plan_trials(parse_grid(grid), seeds)
