@@ -1,4 +1,4 @@
-"""Learning-curve plots (PNG) from runs' ``progress.csv`` files."""
+"""Plots (PNG): runs' learning curves, and comparisons of groups of runs with their CIs."""
 
 from __future__ import annotations
 
@@ -71,8 +71,64 @@ def learning_curves_png(
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(loc="center left", fontsize=8)
+    return _png(figure)
+
+
+def _png(figure) -> bytes:
     figure.tight_layout()
     png = io.BytesIO()
     figure.savefig(png, format="png")
     plt.close(figure)
     return png.getvalue()
+
+
+def aggregates_png(
+    aggregates: dict[str, dict[str, tuple[float, float, float]]],
+    titles: dict[str, str],
+    *,
+    unit: str,
+) -> bytes:
+    """A PNG of each aggregate (one panel each) per group: the point and its CI as a bar.
+
+    Args:
+        aggregates: group -> aggregate -> (point, low, high).
+        titles: aggregate -> the panel's title, in panel order.
+        unit: what the scores are (e.g. "human-normalized score").
+    """
+    groups = list(aggregates)
+    names = [name for name in titles if name in aggregates[groups[0]]]
+    figure, panels = plt.subplots(
+        1, len(names), figsize=(2.6 * len(names), 0.5 * len(groups) + 1.4), dpi=110, squeeze=False
+    )
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for panel, name in zip(panels[0], names, strict=True):
+        for row, group in enumerate(groups):
+            point, low, high = aggregates[group][name]
+            color = colors[row % len(colors)]
+            panel.barh(row, high - low, left=low, height=0.6, color=color, alpha=0.5)
+            panel.plot([point, point], [row - 0.3, row + 0.3], color="black", linewidth=1.5)
+        panel.set_yticks(
+            range(len(groups)), groups if panel is panels[0][0] else [""] * len(groups)
+        )
+        panel.set_title(titles[name], fontsize=9)
+        panel.set_xlabel(unit, fontsize=8)
+        panel.grid(axis="x", alpha=0.3)
+    return _png(figure)
+
+
+def confidence_curves_png(
+    curves: dict[str, dict[str, list[float]]], *, title: str, ylabel: str
+) -> bytes:
+    """A PNG of each group's curve (``steps``, ``iqm``) with its band (``low``, ``high``)."""
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
+    for label, curve in curves.items():
+        (line,) = axes.plot(curve["steps"], curve["iqm"], label=label)
+        axes.fill_between(
+            curve["steps"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2
+        )
+    axes.set_xlabel("agent steps (4 frames each)")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return _png(figure)

@@ -1,12 +1,20 @@
 """Atari environments: one game with colour frames for video, fast vector envs for training."""
 
-from envs.games import PROTOCOLS, Protocol, available_games, get_protocol, normalize_game
+from envs.games import (
+    PROTOCOLS,
+    REFERENCE_SCORES,
+    Protocol,
+    available_games,
+    get_protocol,
+    normalize_game,
+)
 from envs.single import action_count, make_env
 from envs.vector import BACKENDS, make_vec_env
 
 __all__ = [
     "BACKENDS",
     "PROTOCOLS",
+    "REFERENCE_SCORES",
     "Protocol",
     "action_count",
     "available_games",

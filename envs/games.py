@@ -43,6 +43,19 @@ PROTOCOLS = {
 }
 
 
+# (random, human) scores of the Atari-57 tables (Mnih et al., 2015; Badia et al., 2020),
+# the references of human-normalized scores: (score - random) / (human - random).
+REFERENCE_SCORES = {
+    "beam_rider": (363.9, 16926.5),
+    "breakout": (1.7, 30.5),
+    "enduro": (0.0, 860.5),
+    "pong": (-20.7, 14.6),
+    "qbert": (163.9, 13455.0),
+    "seaquest": (68.4, 42054.7),
+    "space_invaders": (148.0, 1668.7),
+}
+
+
 @cache
 def available_games() -> tuple[str, ...]:
     """Names of the ALE games whose ROMs ship with ale-py, e.g. ``"breakout"``."""

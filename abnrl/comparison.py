@@ -1,0 +1,349 @@
+"""Groups of runs compared as Agarwal et al. (2021) recommend, with rliable: mean, median,
+interquartile mean (IQM) and optimality gap with stratified-bootstrap confidence intervals,
+the probability that one group improves on another, and IQM learning curves with bands.
+
+A run's score is its last evaluation: ``checkpoints/eval.json`` (``abnrl eval``) when there
+is one, else the last row of ``evaluations.csv``. Scores are human-normalized where the
+game's references are known (``envs.REFERENCE_SCORES``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from abnrl.errors import UserError
+from abnrl.plots import aggregates_png, confidence_curves_png
+from abnrl.run_dir import RunDir
+from envs import REFERENCE_SCORES
+
+# Config fields that do not make runs different agents (the seed makes them repeats).
+NOT_A_GROUP = {"seed", "run_dir", "resume", "device", "threads", "progress", "time_limit_min"}
+# Fields that mean nothing for SB3's stock policy, which has no attention.
+ABN_ONLY = {
+    "backbone",
+    "attention",
+    "map_size",
+    "attention_heads",
+    "attention_coef",
+    "map_entropy_coef",
+}
+
+AGGREGATES = ("mean", "median", "iqm", "optimality_gap")
+
+
+@dataclass
+class Run:
+    """A run's config, final score and evaluation curve."""
+
+    root: Path
+    config: dict
+    score: float
+    score_source: str
+    curve: dict[int, float]  # agent steps -> mean evaluation score
+
+
+def find_runs(paths: list[Path]) -> list[Run]:
+    """Every run dir given, or below a folder given (a sweep dir, a folder of runs).
+
+    Raises:
+        UserError: a path without runs, or a run without any evaluation.
+    """
+    roots: list[Path] = []
+    for path in paths:
+        if RunDir(path).config.is_file():
+            roots.append(path)
+            continue
+        found = sorted(p.parent for p in path.rglob("config.json")) if path.is_dir() else []
+        if not found:
+            raise UserError(f"{path} holds no run (no config.json in it or below it).")
+        roots += found
+    return [_read_run(root) for root in dict.fromkeys(roots)]
+
+
+def _read_run(root: Path) -> Run:
+    run_dir = RunDir(root)
+    try:
+        config = json.loads(run_dir.config.read_text())
+        curve = _read_curve(run_dir.evaluations) if run_dir.evaluations.exists() else {}
+        eval_json = run_dir.latest.parent / "eval.json"
+        if eval_json.exists():
+            score = float(json.loads(eval_json.read_text())["summary"]["mean"])
+            source = "abnrl eval"
+        elif curve:
+            score, source = curve[max(curve)], f"evaluation at {max(curve)} steps"
+        else:
+            raise UserError(
+                f"The run {root} has no evaluation; run abnrl eval on it, or train with "
+                "--eval-every."
+            )
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+        raise UserError(f"The run {root} has a malformed config or evaluation file.") from None
+    return Run(root, config, score, source, curve)
+
+
+def _read_curve(evaluations_csv: Path) -> dict[int, float]:
+    with evaluations_csv.open(newline="") as file:
+        return {int(row["step"]): float(row["mean"]) for row in csv.DictReader(file)}
+
+
+def group_runs(runs: list[Run], by: list[str] | None = None) -> dict[str, list[Run]]:
+    """Runs grouped by the config fields ``by``, or by every field in which they differ
+    (seeds aside). A group is named by its values, e.g. ``policy=abn``.
+
+    Raises:
+        UserError: ``by`` names a field the runs lack, or the runs play different games.
+    """
+    games = {run.config.get("game") for run in runs}
+    if len(games) > 1:
+        raise UserError(f"The runs play different games ({', '.join(sorted(map(str, games)))}).")
+    described = [_identity(run.config) for run in runs]
+    if by is None:
+        fields = sorted({key for d in described for key in d})
+        # A field varies if runs that have it differ in it (cnn runs lack the ABN ones).
+        by = [f for f in fields if len({repr(d[f]) for d in described if f in d}) > 1]
+    for field in by:
+        if not any(field in run.config for run in runs):
+            raise UserError(f"--by {field}: the runs' configs have no field {field!r}.")
+    groups: dict[str, list[Run]] = {}
+    for run, identity in zip(runs, described, strict=True):
+        name = " ".join(f"{f}={identity[f]}" for f in by if f in identity) or "all runs"
+        groups.setdefault(name, []).append(run)
+    return groups
+
+
+def _identity(config: dict) -> dict:
+    """The config fields that make a run the agent it is."""
+    ignored = NOT_A_GROUP | (ABN_ONLY if config.get("policy") == "cnn" else set())
+    return {k: v for k, v in config.items() if k not in ignored}
+
+
+def normalizer(game: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Raw scores -> human-normalized scores, or None for a game without references."""
+    if game not in REFERENCE_SCORES:
+        return None
+    random, human = REFERENCE_SCORES[game]
+    return lambda scores: (np.asarray(scores, dtype=float) - random) / (human - random)
+
+
+def _rliable():
+    try:
+        from rliable import library, metrics
+    except ImportError:
+        raise UserError(
+            "abnrl compare uses rliable, which is not installed: pip install 'abnrl[compare]'."
+        ) from None
+    return library, metrics
+
+
+def _seeded(seed: int, compute: Callable[[], tuple]) -> tuple:
+    """``compute()`` with NumPy's global generator seeded: rliable's bootstrap draws its
+    indices from it (ignoring the generator it is given). The caller's state is restored."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        return compute()
+    finally:
+        np.random.set_state(state)
+
+
+def aggregate_intervals(
+    scores: dict[str, np.ndarray], *, normalized: bool, reps: int, seed: int = 0
+) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """Per group: aggregate -> (point, CI low, CI high), 95% stratified bootstrap.
+
+    Args:
+        scores: group -> (runs, games) array.
+        normalized: the scores are human-normalized; the optimality gap (the shortfall
+            from the human score, 1) is computed only then.
+        reps: bootstrap resamples.
+    """
+    rly, metrics = _rliable()
+    functions = {
+        "mean": metrics.aggregate_mean,
+        "median": metrics.aggregate_median,
+        "iqm": metrics.aggregate_iqm,
+        "optimality_gap": metrics.aggregate_optimality_gap,
+    }
+    if not normalized:
+        del functions["optimality_gap"]
+
+    def all_aggregates(array: np.ndarray) -> np.ndarray:
+        return np.array([f(array) for f in functions.values()])
+
+    result = {}
+    for group, array in scores.items():
+        points, intervals = _seeded(
+            seed, lambda a=array: rly.get_interval_estimates({"g": a}, all_aggregates, reps=reps)
+        )
+        result[group] = {
+            name: (float(points["g"][i]), *map(float, intervals["g"][:, i]))
+            for i, name in enumerate(functions)
+        }
+    return result
+
+
+def improvement_probabilities(
+    scores: dict[str, np.ndarray], *, reps: int, seed: int = 0
+) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """P(a run of X scores above a run of Y) for each ordered pair of groups, with its 95%
+    CI (stratified independent bootstrap over the runs of both)."""
+    rly, metrics = _rliable()
+    result = {}
+    for x in scores:
+        for y in scores:
+            if x == y:
+                continue
+            pair = {"p": (scores[x], scores[y])}
+            points, intervals = _seeded(
+                seed,
+                lambda p=pair: rly.get_interval_estimates(
+                    p, metrics.probability_of_improvement, reps=reps
+                ),
+            )
+            result[(x, y)] = (float(points["p"]), *map(float, intervals["p"].ravel()))
+    return result
+
+
+def iqm_curves(
+    groups: dict[str, list[Run]],
+    transform: Callable[[np.ndarray], np.ndarray],
+    *,
+    reps: int,
+    seed: int = 0,
+) -> dict[str, dict[str, list[float]]]:
+    """Per group: the IQM over its runs of the evaluation score at each step that all its
+    runs evaluated at, with a 95% CI band."""
+    rly, metrics = _rliable()
+    curves = {}
+    for name, runs in groups.items():
+        steps = sorted(set.intersection(*(set(run.curve) for run in runs)))
+        if not steps:
+            continue
+        array = transform(np.array([[run.curve[s] for s in steps] for run in runs]))[:, None, :]
+
+        def per_step(a: np.ndarray) -> np.ndarray:
+            return np.array([metrics.aggregate_iqm(a[..., i]) for i in range(a.shape[-1])])
+
+        points, intervals = _seeded(
+            seed, lambda a=array: rly.get_interval_estimates({"g": a}, per_step, reps=reps)
+        )
+        curves[name] = {
+            "steps": steps,
+            "iqm": points["g"].tolist(),
+            "low": intervals["g"][0].tolist(),
+            "high": intervals["g"][1].tolist(),
+        }
+    return curves
+
+
+@dataclass
+class Comparison:
+    """Everything ``abnrl compare`` reports."""
+
+    game: str
+    normalized: bool
+    groups: dict[str, list[Run]]
+    aggregates: dict[str, dict[str, tuple[float, float, float]]]
+    improvement: dict[tuple[str, str], tuple[float, float, float]]
+    curves: dict[str, dict[str, list[float]]]
+
+    def to_json(self) -> dict:
+        return {
+            "game": self.game,
+            "scores": "human-normalized" if self.normalized else "raw",
+            "references": REFERENCE_SCORES.get(self.game),
+            "groups": {
+                name: {
+                    "runs": [
+                        {"run": str(r.root), "score": r.score, "source": r.score_source}
+                        for r in runs
+                    ],
+                    "aggregates": {
+                        k: dict(zip(("point", "low", "high"), v, strict=True))
+                        for k, v in self.aggregates[name].items()
+                    },
+                }
+                for name, runs in self.groups.items()
+            },
+            "probability_of_improvement": [
+                {"x": x, "y": y, "point": p, "low": lo, "high": hi}
+                for (x, y), (p, lo, hi) in self.improvement.items()
+            ],
+            "curves": self.curves,
+        }
+
+
+def compare(groups: dict[str, list[Run]], *, reps: int = 20_000, seed: int = 0) -> Comparison:
+    """rliable's aggregates, improvement probabilities and curves of ``groups``."""
+    game = groups[next(iter(groups))][0].config.get("game", "")
+    normalize = normalizer(game)
+    transform = normalize or (lambda scores: np.asarray(scores, dtype=float))
+    scores = {
+        name: transform([run.score for run in runs])[:, None] for name, runs in groups.items()
+    }
+    return Comparison(
+        game=game,
+        normalized=normalize is not None,
+        groups=groups,
+        aggregates=aggregate_intervals(
+            scores, normalized=normalize is not None, reps=reps, seed=seed
+        ),
+        improvement=improvement_probabilities(scores, reps=reps, seed=seed),
+        curves=iqm_curves(groups, transform, reps=reps, seed=seed),
+    )
+
+
+AGGREGATE_TITLES = {
+    "mean": "mean",
+    "median": "median",
+    "iqm": "IQM",
+    "optimality_gap": "optimality gap",
+}
+
+
+def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of the aggregates and of the improvement probabilities."""
+    unit = "human-normalized" if comparison.normalized else "raw"
+    names = [k for k in AGGREGATES if k in next(iter(comparison.aggregates.values()))]
+    aggregates = [
+        [name, str(len(runs)), f"{np.mean([r.score for r in runs]):.1f}"]
+        + [_interval(comparison.aggregates[name][k]) for k in names]
+        for name, runs in comparison.groups.items()
+    ]
+    improvement = [[x, y, _interval(value)] for (x, y), value in comparison.improvement.items()]
+    return [
+        (
+            f"{comparison.game}: {unit} scores, 95% stratified-bootstrap CIs",
+            ["group", "runs", "raw mean"] + [AGGREGATE_TITLES[k] for k in names],
+            aggregates,
+        ),
+        (
+            "Probability of improvement P(X > Y), 95% CIs",
+            ["X", "Y", "P(X > Y)"],
+            improvement,
+        ),
+    ]
+
+
+def _interval(value: tuple[float, float, float]) -> str:
+    point, low, high = value
+    return f"{point:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def figures(comparison: Comparison) -> dict[str, bytes]:
+    """PNG files by name: the aggregates with their CIs, and the IQM learning curves."""
+    unit = "human-normalized score" if comparison.normalized else "score"
+    pngs = {"aggregates.png": aggregates_png(comparison.aggregates, AGGREGATE_TITLES, unit=unit)}
+    if comparison.curves:
+        pngs["curves.png"] = confidence_curves_png(
+            comparison.curves,
+            title=f"{comparison.game}: IQM over seeds of the evaluation score, 95% CI",
+            ylabel=f"evaluation {unit}",
+        )
+    return pngs

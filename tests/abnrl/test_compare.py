@@ -1,0 +1,115 @@
+"""``abnrl compare``: rliable's figures on made-up runs, cross-checked against rliable."""
+
+import json
+
+import numpy as np
+import pytest
+
+from abnrl.comparison import compare, find_runs, group_runs
+from abnrl.errors import UserError
+from tests.abnrl.conftest import abnrl
+
+rliable = pytest.importorskip("rliable", reason="the compare extra: pip install -e '.[compare]'")
+from rliable import library as rly  # noqa: E402
+from rliable import metrics  # noqa: E402
+
+STEPS = [50_000, 100_000, 150_000]
+RANDOM, HUMAN = 1.7, 30.5  # Breakout's references
+
+
+def made_up_runs(root, policy, finals, config=None):
+    """Run dirs of one group: each seed's evaluations ramp up to its final score."""
+    for seed, final in enumerate(finals):
+        run = root / f"{policy}-{seed}"
+        run.mkdir(parents=True)
+        fields = {"game": "breakout", "policy": policy, "seed": seed, "attention": "softmax"}
+        (run / "config.json").write_text(json.dumps({**fields, **(config or {})}))
+        rows = [f"{step},{final * (i + 1) / len(STEPS)}" for i, step in enumerate(STEPS)]
+        (run / "evaluations.csv").write_text("step,mean\n" + "\n".join(rows) + "\n")
+
+
+ABN = [40.0, 55.0, 12.0, 80.0, 61.0]
+CNN = [20.0, 35.0, 30.0, 9.0, 25.0]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    made_up_runs(tmp_path, "abn", ABN)
+    made_up_runs(tmp_path, "cnn", CNN, {"attention": "mask"})  # not a difference for cnn
+    return tmp_path
+
+
+def direct(scores, func, reps=2_000):
+    """rliable called as its documentation shows, its global generator seeded."""
+    np.random.seed(0)
+    return rly.get_interval_estimates(scores, func, reps=reps)
+
+
+def test_aggregates_and_improvement_are_rliables(runs):
+    groups = group_runs(find_runs([runs]))
+    assert {name: len(g) for name, g in groups.items()} == {"policy=abn": 5, "policy=cnn": 5}
+    result = compare(groups, reps=2_000)
+    normalized = {
+        name: ((np.array(finals) - RANDOM) / (HUMAN - RANDOM))[:, None]
+        for name, finals in (("policy=abn", ABN), ("policy=cnn", CNN))
+    }
+    for name, array in normalized.items():
+        for key, func in [("iqm", metrics.aggregate_iqm), ("mean", metrics.aggregate_mean),
+                          ("optimality_gap", metrics.aggregate_optimality_gap)]:  # fmt: skip
+            points, intervals = direct({name: array}, lambda a, f=func: np.array([f(a)]))
+            expected = (points[name][0], *intervals[name][:, 0])
+            assert result.aggregates[name][key] == pytest.approx(expected)
+    points, intervals = direct(
+        {"p": (normalized["policy=abn"], normalized["policy=cnn"])},
+        metrics.probability_of_improvement,
+    )
+    expected = (float(points["p"]), *intervals["p"].ravel())
+    assert result.improvement[("policy=abn", "policy=cnn")] == pytest.approx(expected)
+    # By hand: ABN wins 21 of the 25 pairs of runs (12 beats only 9), none tied.
+    assert result.improvement[("policy=abn", "policy=cnn")][0] == pytest.approx(21 / 25)
+    # IQM of 5 runs: the middle 3, a quarter of a run trimmed at each end (rliable's rule).
+    assert result.aggregates["policy=cnn"]["iqm"][0] == pytest.approx(
+        (np.mean([20.0, 25.0, 30.0]) - RANDOM) / (HUMAN - RANDOM), abs=0.02
+    )
+
+
+def test_learning_curves_are_iqm_over_seeds_at_each_step(runs):
+    result = compare(group_runs(find_runs([runs])), reps=500)
+    curve = result.curves["policy=abn"]
+    assert curve["steps"] == STEPS
+    finals = (np.array(ABN) - RANDOM) / (HUMAN - RANDOM)
+    assert curve["iqm"][-1] == pytest.approx(metrics.aggregate_iqm(finals[:, None]))
+    assert all(lo <= point <= hi for lo, point, hi in zip(curve["low"], curve["iqm"],
+               curve["high"], strict=True))  # fmt: skip
+
+
+def test_compare_command_prints_and_writes(runs, tmp_path):
+    out = tmp_path / "figures"
+    result = abnrl("compare", runs, "--out", out, "--reps", 500)
+    assert "| policy=abn | 5 | 49.6 |" in result.stdout
+    assert "P(X > Y)" in result.stdout
+    saved = json.loads((out / "compare.json").read_text())
+    assert saved["scores"] == "human-normalized" and saved["references"] == [RANDOM, HUMAN]
+    for png in ("aggregates.png", "curves.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_json_is_the_score_when_present(runs):
+    eval_json = runs / "abn-0" / "checkpoints" / "eval.json"
+    eval_json.parent.mkdir()
+    eval_json.write_text(json.dumps({"summary": {"mean": 123.0}}))
+    [run] = [r for r in find_runs([runs]) if r.root.name == "abn-0"]
+    assert (run.score, run.score_source) == (123.0, "abnrl eval")
+
+
+def test_runs_without_evaluations_or_of_other_games_are_refused(tmp_path):
+    made_up_runs(tmp_path / "a", "abn", [1.0])
+    (tmp_path / "a" / "abn-0" / "evaluations.csv").unlink()
+    with pytest.raises(UserError, match="has no evaluation"):
+        find_runs([tmp_path / "a"])
+    made_up_runs(tmp_path / "b", "abn", [1.0], {"game": "pong"})
+    made_up_runs(tmp_path / "c", "cnn", [1.0])
+    with pytest.raises(UserError, match="different games"):
+        group_runs(find_runs([tmp_path / "b", tmp_path / "c"]))
+    with pytest.raises(UserError, match="holds no run"):
+        find_runs([tmp_path / "empty"])
