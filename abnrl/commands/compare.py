@@ -26,7 +26,7 @@ class CompareConfig:
     out: Path | None = None
     """Folder for compare.json, aggregates.png and curves.png; PATH/compare for one sweep
     dir or folder of runs, else ./compare, when not given."""
-    reps: int = 20_000
+    reps: int = 5_000
     """Bootstrap resamples of each confidence interval."""
     seed: int = 0
     """Seed of the bootstrap."""

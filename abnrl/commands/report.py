@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
+from abnrl.comparison import compare, figures, find_runs, group_runs, summary_tables
 from abnrl.errors import UserError
 from abnrl.files import write_text_atomic
 from abnrl.plots import learning_curves_png
@@ -29,12 +30,13 @@ img, video { max-width: 100%; border: 1px solid #ddd; }
 
 @dataclass
 class ReportConfig:
-    """Write a run's report: learning curves, evaluations, attention videos, config (HTML)."""
+    """Write a run's report: learning curves, evaluations, attention videos, config (HTML);
+    or a sweep's: its trials compared (rliable's aggregates, improvement, curves)."""
 
     run_dir: Positional[Path]
-    """The run's folder."""
+    """The run's folder, or a sweep's (abnrl sweep)."""
     out: Path | None = None
-    """The HTML file; report.html in the run dir when not given."""
+    """The HTML file; report.html in the folder when not given."""
 
 
 def _text(value: object) -> str:
@@ -137,6 +139,41 @@ def _learning_curve(run: RunDir, config: dict) -> str:
     return f'<h2>Learning curve</h2><img alt="learning curve" src="{_data_uri(png, "image/png")}">'
 
 
+def _page(title: str, parts: list[str]) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_text(title)}"
+        f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+def build_sweep_report(sweep_dir: Path) -> str:
+    """A sweep's page: its plan, its trials' scores and their comparison, figures inlined.
+
+    Raises:
+        UserError: the plan, a trial's files, or rliable missing.
+    """
+    plan = _read_json(sweep_dir / "sweep.json")
+    comparison = compare(group_runs(find_runs([sweep_dir / "trials"])))
+    title = f"Sweep {sweep_dir.name}: {comparison.game}"
+    grid = [[name, ", ".join(map(str, values))] for name, values in plan.get("grid", {}).items()]
+    parts = [
+        f"<h1>{_text(title)}</h1><h2>Plan</h2>",
+        _table(["option", "values"], grid + [["seeds", " ".join(map(str, plan.get("seeds", [])))]]),
+        "<h2>Comparison</h2>",
+    ]
+    for heading, header, rows in summary_tables(comparison):
+        parts += [f"<p>{_text(heading)}</p>", _table(header, rows)]
+    for name, png in figures(comparison).items():
+        parts.append(f'<img alt="{_text(name)}" src="{_data_uri(png, "image/png")}">')
+    trials = [
+        [run.root.name, group, f"{run.score:.1f}", run.score_source]
+        for group, runs in comparison.groups.items()
+        for run in runs
+    ]
+    parts += ["<h2>Trials</h2>", _table(["trial", "group", "score", "from"], trials)]
+    return _page(title, parts)
+
+
 def build_report(run: RunDir) -> str:
     """The report's HTML, with every image and video inlined.
 
@@ -160,18 +197,16 @@ def build_report(run: RunDir) -> str:
     parts.append(
         "<h2>Config</h2>" + _table(["field", "value"], [[k, v] for k, v in config.items()])
     )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{_text(title)}"
-        f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
-    )
+    return _page(title, parts)
 
 
 def run(config: ReportConfig) -> int:
     run = RunDir(config.run_dir)
-    if not run.config.is_file():
+    sweep = (run.root / "sweep.json").is_file()
+    if not sweep and not run.config.is_file():
         raise UserError(f"{config.run_dir} is not a run dir ({run.config.name} is missing).")
     out = config.out or run.root / "report.html"
     check_output(out)
-    write_text_atomic(out, build_report(run))
+    write_text_atomic(out, build_sweep_report(run.root) if sweep else build_report(run))
     print(f"wrote {out}")
     return 0

@@ -113,3 +113,15 @@ def test_runs_without_evaluations_or_of_other_games_are_refused(tmp_path):
         group_runs(find_runs([tmp_path / "b", tmp_path / "c"]))
     with pytest.raises(UserError, match="holds no run"):
         find_runs([tmp_path / "empty"])
+
+
+def test_report_of_a_sweep_dir_compares_its_trials(tmp_path):
+    made_up_runs(tmp_path / "trials", "abn", ABN)
+    made_up_runs(tmp_path / "trials", "<b>cnn</b>", CNN)
+    plan = {"format": "abnrl.sweep/1", "grid": {"policy": ["abn", "cnn"]}, "seeds": [0, 1]}
+    (tmp_path / "sweep.json").write_text(json.dumps(plan))
+    abnrl("report", tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "Probability of improvement" in page and "policy=abn" in page
+    assert "<b>cnn</b>" not in page and "&lt;b&gt;cnn&lt;/b&gt;" in page
+    assert page.count("data:image/png;base64,") == 2
