@@ -20,6 +20,7 @@ from pathlib import Path
 
 from abnrl.commands import train
 from abnrl.errors import UserError
+from abnrl.run_dir import RunDir
 from abnrl.sweep_plan import Trial, saved_steps
 
 
@@ -40,31 +41,50 @@ def attempts_log(sweep_dir: Path, trial: Trial) -> Path:
 
 def run_trial(sweep_dir: str, trial: Trial, threads: int) -> dict:
     """A trial's attempt, in a Ray worker: a new run, or the resume of its checkpoint."""
-    import ray
-
     root = Path(sweep_dir)
     run_dir = trial.run_dir(root)
-    start = saved_steps(run_dir)
-    log = attempts_log(root, trial)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    attempt = {
-        "time": time.time(),
-        "node": ray.get_runtime_context().get_node_id(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "from_step": start or 0,
-    }
-    with log.open("a") as file:  # one short line per write: appends do not interleave
-        file.write(json.dumps(attempt) + "\n")
     try:
+        _wait_for_the_run(run_dir)
+        start = saved_steps(run_dir)
+        _log_attempt(root, trial, start or 0)
         if start is None:
             config = trial.train_config(root, threads)
         else:
             config = trial.resume_config(root, threads)
         exit_code = train.run(config)
+        return {"exit_code": exit_code, "error": "", "steps": saved_steps(run_dir)}
     except UserError as error:
-        return {"exit_code": 2, "error": str(error), "steps": saved_steps(run_dir)}
-    return {"exit_code": exit_code, "error": "", "steps": saved_steps(run_dir)}
+        return {"exit_code": 2, "error": str(error), "steps": None}
+
+
+def _log_attempt(sweep_dir: Path, trial: Trial, from_step: int) -> None:
+    import ray
+
+    attempt = {
+        "time": time.time(),
+        "node": ray.get_runtime_context().get_node_id(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "from_step": from_step,
+    }
+    log = attempts_log(sweep_dir, trial)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as file:  # one short line per write: appends do not interleave
+        file.write(json.dumps(attempt) + "\n")
+
+
+def _wait_for_the_run(run_dir: RunDir, timeout_s: float = 120) -> None:
+    """After a sweep's driver dies, Ray stops its workers within moments; a re-run's
+    attempt waits for the old one to let go of the run dir rather than fail."""
+    deadline = time.time() + timeout_s
+    while run_dir.root.is_dir():
+        try:
+            with run_dir.lock():
+                return
+        except UserError:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
 
 
 def run_sweep(

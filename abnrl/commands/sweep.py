@@ -69,6 +69,6 @@ def run(config: SweepConfig) -> int:
 
 
 def _report(outcome: Outcome) -> None:
-    steps = "no checkpoint" if outcome.steps is None else f"{outcome.steps} steps"
+    steps = "" if outcome.steps is None else f", {outcome.steps} steps"
     detail = f" ({outcome.detail})" if outcome.detail else ""
-    print(f"{outcome.trial.name}: {outcome.status}, {steps}{detail}", file=sys.stderr)
+    print(f"{outcome.trial.name}: {outcome.status}{steps}{detail}", file=sys.stderr)

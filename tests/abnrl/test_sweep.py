@@ -75,28 +75,38 @@ def test_two_trials_run_on_both_nodes_and_leave_run_dirs(cluster, tmp_path):
 
 
 def test_a_killed_worker_is_retried_from_its_checkpoint(cluster, tmp_path):
-    process = sweep(tmp_path, cluster, "total-steps=4096")
+    process = sweep(tmp_path, cluster, "total-steps=2048")
     run_dir = RunDir(tmp_path / "trials" / "seed-0")
     wait_for(lambda: run_dir.latest.exists(), "the first checkpoint")
     os.kill(attempts(tmp_path, "seed-0")[0]["pid"], signal.SIGKILL)
     finish(process)
     first, retry = attempts(tmp_path, "seed-0")
     assert first["from_step"] == 0 and retry["from_step"] > 0 and retry["from_step"] % 64 == 0
-    assert retry["pid"] != first["pid"] and saved_steps(run_dir) == 4096
+    assert retry["pid"] != first["pid"] and saved_steps(run_dir) == 2048
 
 
 def test_a_killed_sweep_run_again_skips_finished_trials(cluster, tmp_path):
-    grid = "total-steps=256,8192"
-    short, long = "total-steps-256_seed-0", "total-steps-8192_seed-0"
+    grid = "total-steps=256,2048"
+    short, long = "total-steps-256_seed-0", "total-steps-2048_seed-0"
     driver = sweep(tmp_path, cluster, grid)
     wait_for(lambda: saved_steps(RunDir(tmp_path / "trials" / short)) == 256, "the short trial")
     wait_for(lambda: RunDir(tmp_path / "trials" / long).latest.exists(), "a long checkpoint")
     driver.kill()
     driver.wait()
     stderr = finish(sweep(tmp_path, cluster, grid))
-    assert f"{short}: skipped, 256 steps" in stderr and f"{long}: done, 8192 steps" in stderr
+    assert f"{short}: skipped, 256 steps" in stderr and f"{long}: done, 2048 steps" in stderr
     assert len(attempts(tmp_path, short)) == 1
     assert [a["from_step"] > 0 for a in attempts(tmp_path, long)] == [False, True]
+
+
+@pytest.mark.slow
+def test_without_an_address_the_sweep_starts_ray_on_this_machine(tmp_path):
+    args = ["sweep", tmp_path, "--seeds", 3, "--grid", *TINY.split(), "total-steps=128"]
+    result = subprocess.run(
+        [sys.executable, "-m", "abnrl.cli", *map(str, args)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert saved_steps(RunDir(tmp_path / "trials" / "seed-3")) == 128
 
 
 def test_the_grid_is_every_combination_times_the_seeds():
