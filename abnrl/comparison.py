@@ -132,6 +132,9 @@ def normalizer(game: str) -> Callable[[np.ndarray], np.ndarray] | None:
     return lambda scores: (np.asarray(scores, dtype=float) - random) / (human - random)
 
 
+Interval = tuple[float, float, float]  # (point, CI low, CI high)
+
+
 def _rliable():
     try:
         from rliable import library, metrics
@@ -142,20 +145,30 @@ def _rliable():
     return library, metrics
 
 
-def _seeded(seed: int, compute: Callable[[], tuple]) -> tuple:
-    """``compute()`` with NumPy's global generator seeded: rliable's bootstrap draws its
-    indices from it (ignoring the generator it is given). The caller's state is restored."""
+def _estimate(
+    scores: np.ndarray | tuple[np.ndarray, np.ndarray],
+    func: Callable[..., np.ndarray],
+    *,
+    reps: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """rliable's point estimate of ``func(scores)`` and its 95% CI (2, ...), stratified
+    bootstrap (a pair of arrays: over the runs of each). NumPy's global generator is
+    seeded for the call, since rliable's bootstrap draws its indices from it (ignoring
+    the generator it is given); the caller's state is restored."""
+    library, _ = _rliable()
     state = np.random.get_state()
     np.random.seed(seed)
     try:
-        return compute()
+        points, intervals = library.get_interval_estimates({"x": scores}, func, reps=reps)
     finally:
         np.random.set_state(state)
+    return np.asarray(points["x"]), np.asarray(intervals["x"])
 
 
 def aggregate_intervals(
     scores: dict[str, np.ndarray], *, normalized: bool, reps: int, seed: int = 0
-) -> dict[str, dict[str, tuple[float, float, float]]]:
+) -> dict[str, dict[str, Interval]]:
     """Per group: aggregate -> (point, CI low, CI high), 95% stratified bootstrap.
 
     Args:
@@ -164,7 +177,7 @@ def aggregate_intervals(
             from the human score, 1) is computed only then.
         reps: bootstrap resamples.
     """
-    rly, metrics = _rliable()
+    _, metrics = _rliable()
     functions = {
         "mean": metrics.aggregate_mean,
         "median": metrics.aggregate_median,
@@ -179,11 +192,9 @@ def aggregate_intervals(
 
     result = {}
     for group, array in scores.items():
-        points, intervals = _seeded(
-            seed, lambda a=array: rly.get_interval_estimates({"g": a}, all_aggregates, reps=reps)
-        )
+        points, intervals = _estimate(array, all_aggregates, reps=reps, seed=seed)
         result[group] = {
-            name: (float(points["g"][i]), *map(float, intervals["g"][:, i]))
+            name: (float(points[i]), float(intervals[0, i]), float(intervals[1, i]))
             for i, name in enumerate(functions)
         }
     return result
@@ -191,24 +202,26 @@ def aggregate_intervals(
 
 def improvement_probabilities(
     scores: dict[str, np.ndarray], *, reps: int, seed: int = 0
-) -> dict[tuple[str, str], tuple[float, float, float]]:
+) -> dict[tuple[str, str], Interval]:
     """P(a run of X scores above a run of Y) for each ordered pair of groups, with its 95%
     CI (stratified independent bootstrap over the runs of both)."""
-    rly, metrics = _rliable()
+    _, metrics = _rliable()
     result = {}
     for x in scores:
         for y in scores:
-            if x == y:
-                continue
-            pair = {"p": (scores[x], scores[y])}
-            points, intervals = _seeded(
-                seed,
-                lambda p=pair: rly.get_interval_estimates(
-                    p, metrics.probability_of_improvement, reps=reps
-                ),
-            )
-            result[(x, y)] = (float(points["p"]), *map(float, intervals["p"].ravel()))
+            if x != y:
+                pair = (scores[x], scores[y])
+                point, interval = _estimate(
+                    pair, metrics.probability_of_improvement, reps=reps, seed=seed
+                )
+                low, high = interval.ravel()
+                result[(x, y)] = (float(point.ravel()[0]), float(low), float(high))
     return result
+
+
+def _iqm_per_step(scores: np.ndarray) -> np.ndarray:
+    """rliable's aggregate_iqm of (runs, games, steps) scores at each step at once."""
+    return scipy.stats.trim_mean(scores.reshape(-1, scores.shape[-1]), 0.25, axis=0)
 
 
 def iqm_curves(
@@ -220,25 +233,18 @@ def iqm_curves(
 ) -> dict[str, dict[str, list[float]]]:
     """Per group: the IQM over its runs of the evaluation score at each step that all its
     runs evaluated at, with a 95% CI band."""
-    rly, _ = _rliable()
     curves = {}
     for name, runs in groups.items():
         steps = sorted(set.intersection(*(set(run.curve) for run in runs)))
         if not steps:
             continue
         array = transform(np.array([[run.curve[s] for s in steps] for run in runs]))[:, None, :]
-
-        def per_step(a: np.ndarray) -> np.ndarray:  # aggregate_iqm at each step at once
-            return scipy.stats.trim_mean(a.reshape(-1, a.shape[-1]), 0.25, axis=0)
-
-        points, intervals = _seeded(
-            seed, lambda a=array: rly.get_interval_estimates({"g": a}, per_step, reps=reps)
-        )
+        points, intervals = _estimate(array, _iqm_per_step, reps=reps, seed=seed)
         curves[name] = {
             "steps": steps,
-            "iqm": points["g"].tolist(),
-            "low": intervals["g"][0].tolist(),
-            "high": intervals["g"][1].tolist(),
+            "iqm": points.tolist(),
+            "low": intervals[0].tolist(),
+            "high": intervals[1].tolist(),
         }
     return curves
 
@@ -250,8 +256,8 @@ class Comparison:
     game: str
     normalized: bool
     groups: dict[str, list[Run]]
-    aggregates: dict[str, dict[str, tuple[float, float, float]]]
-    improvement: dict[tuple[str, str], tuple[float, float, float]]
+    aggregates: dict[str, dict[str, Interval]]
+    improvement: dict[tuple[str, str], Interval]
     curves: dict[str, dict[str, list[float]]]
 
     def to_json(self) -> dict:
@@ -286,7 +292,8 @@ def compare(groups: dict[str, list[Run]], *, reps: int = 5_000, seed: int = 0) -
     normalize = normalizer(game)
     transform = normalize or (lambda scores: np.asarray(scores, dtype=float))
     scores = {
-        name: transform([run.score for run in runs])[:, None] for name, runs in groups.items()
+        name: transform(np.array([run.score for run in runs]))[:, None]
+        for name, runs in groups.items()
     }
     return Comparison(
         game=game,
@@ -332,7 +339,7 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     ]
 
 
-def _interval(value: tuple[float, float, float]) -> str:
+def _interval(value: Interval) -> str:
     point, low, high = value
     return f"{point:.3f} [{low:.3f}, {high:.3f}]"
 

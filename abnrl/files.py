@@ -67,6 +67,10 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any], suffix: str = "
         write(tmp)
 
 
+def write_bytes_atomic(path: str | Path, content: bytes) -> None:
+    write_atomic(path, lambda tmp: tmp.write_bytes(content), suffix=Path(path).suffix)
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text))
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from abnrl.files import write_atomic  # noqa: E402
+from abnrl.files import write_bytes_atomic  # noqa: E402
 
 
 def read_curve(progress_csv: Path) -> tuple[list[int], list[float]]:
@@ -34,7 +34,7 @@ def plot_learning_curves(
 ) -> None:
     """Write ``learning_curves_png(curves, ...)`` to ``out`` atomically."""
     png = learning_curves_png(curves, title=title, anchors=anchors)
-    write_atomic(out, lambda tmp: tmp.write_bytes(png), suffix=".png")
+    write_bytes_atomic(out, png)
 
 
 def learning_curves_png(

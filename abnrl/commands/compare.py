@@ -8,7 +8,7 @@ from pathlib import Path
 from tyro.conf import Positional
 
 from abnrl.comparison import compare, figures, find_runs, group_runs, summary_tables
-from abnrl.files import write_atomic, write_json_atomic
+from abnrl.files import write_bytes_atomic, write_json_atomic
 from abnrl.run_dir import RunDir
 from abnrl.validation import check_at_least
 
@@ -53,6 +53,6 @@ def run(config: CompareConfig) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "compare.json", comparison.to_json())
     for name, png in figures(comparison).items():
-        write_atomic(out / name, lambda tmp, png=png: tmp.write_bytes(png), suffix=".png")
+        write_bytes_atomic(out / name, png)
     print(f"wrote {out}/compare.json and its figures")
     return 0
