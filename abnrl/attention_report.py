@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 
 from abnrl.attention_analysis import TOP_CELLS, Example
-from abnrl.files import write_atomic
+from vision.files import write_atomic
 from vision.overlay import overlay, panels
 
 matplotlib.use("Agg")

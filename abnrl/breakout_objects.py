@@ -16,7 +16,7 @@ import numpy as np
 from envs import make_env
 from envs.objects import LABELS, breakout_objects
 from vision.detection.data import DetectionDataset
-from vision.train import atomic_file
+from vision.files import atomic_file
 
 CLASSES = LABELS  # ball, paddle, bricks: labels 1, 2, 3
 FIRE, FIRE_PROBABILITY = 1, 0.1

@@ -13,10 +13,10 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from abnrl.errors import UserError
-from abnrl.files import write_atomic
 from agents import ABNA2C, ABNPPO
 from agents.safe_loading import UnsafeCheckpointError, read_data
 from envs import action_count
+from vision.files import write_atomic
 
 # Saved on the model object, so that SB3 stores it inside the zip.
 META_ATTRIBUTE = "abnrl_meta"

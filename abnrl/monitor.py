@@ -13,7 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from abnrl.evaluation import EvalResult
-from abnrl.files import write_atomic
+from vision.files import write_atomic
 
 # Logged by the algorithms' train(): read back at the end of the next rollout.
 TRAIN_KEYS = (

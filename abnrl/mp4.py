@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 from moviepy.config import FFMPEG_BINARY
 
-from abnrl.files import move_into_place
+from vision.files import AtomicFile
 
 try:
     import fcntl
@@ -51,12 +49,7 @@ class VideoWriter:
         self.size = (width, height)
         self.frame_bytes = width * height * 3 // 2
         """Bytes of one frame: luma plus two quarter-size chroma planes."""
-        # A name of its own, so that two writers of one path do not collide.
-        descriptor, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".mp4"
-        )
-        os.close(descriptor)
-        self._tmp = Path(tmp)
+        self._target = AtomicFile(self.path, suffix=".mp4")
         command = [
             FFMPEG_BINARY, "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", f"{fps}",
@@ -64,7 +57,7 @@ class VideoWriter:
             "-vcodec", "libx264", "-preset", "ultrafast", "-qp", "20", "-threads", "1",
             "-pix_fmt", "yuv420p",
             "-colorspace", "smpte170m", "-color_range", "tv",
-            "-f", "mp4", str(self._tmp),
+            "-f", "mp4", str(self._target.tmp),
         ]  # fmt: skip
         self._ffmpeg = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -108,17 +101,17 @@ class VideoWriter:
         self._stop_pump()
         if self._ffmpeg.wait() != 0:
             message = self._errors()
-            self._tmp.unlink(missing_ok=True)
+            self._target.discard()
             raise OSError(f"ffmpeg could not write {self.path.name}: {message}")
         self._ffmpeg.stderr.close()
-        move_into_place(self._tmp, self.path)
+        self._target.commit()
 
     def abort(self) -> None:
         self._ffmpeg.kill()
         self._ffmpeg.wait()
         self._stop_pump()
         self._ffmpeg.stderr.close()
-        self._tmp.unlink(missing_ok=True)
+        self._target.discard()
 
     def _stop_pump(self) -> None:
         """Let the thread pipe what is queued, then close ffmpeg's input."""

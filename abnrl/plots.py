@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from abnrl.files import write_bytes_atomic  # noqa: E402
+from vision.files import write_bytes_atomic  # noqa: E402
 
 
 def read_curve(progress_csv: Path) -> tuple[list[int], list[float]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from abnrl.errors import UserError
-from abnrl.files import write_atomic
+from vision.files import write_atomic
 
 PRETRAINED = "breakout-abn-ppo.zip"
 MODEL_CARD = "MODEL_CARD.md"

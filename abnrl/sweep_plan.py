@@ -19,9 +19,9 @@ import tyro
 
 from abnrl.commands.train import DEFAULT_TOTAL_STEPS, RESUME_OVERRIDES, TrainConfig, resolve
 from abnrl.errors import UserError
-from abnrl.files import write_json_atomic
 from abnrl.run_dir import RunDir
 from agents.safe_loading import read_data
+from vision.files import write_json_atomic
 
 FORMAT = "abnrl.sweep/1"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from abnrl.commands.analyze import AnalyzeConfig, run
-from abnrl.files import write_json_atomic
 from abnrl.machine import cpu_model
+from vision.files import write_json_atomic
 
 
 def main() -> None:

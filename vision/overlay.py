@@ -9,7 +9,6 @@ images are taken to be in [0, 1], integer images in [0, 255].
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import torch
+
+from vision.files import write_bytes_atomic
 
 Colormap = str | int
 """An OpenCV colormap: a name (``"jet"``, ``"turbo"``, ``"inferno"``) or a ``cv2.COLORMAP_*``."""
@@ -180,12 +181,5 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray | torch.Tensor) -> 
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(to_rgb(image), cv2.COLOR_RGB2BGR))
     if not ok:
         raise OSError(f"OpenCV could not encode {path.name} as PNG.")
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:  # created with the usual permissions
-            file.write(encoded.tobytes())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, encoded.tobytes())
     return path

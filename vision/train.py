@@ -21,12 +21,11 @@ import logging
 import math
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -38,6 +37,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from vision.data import DATASETS, DatasetName, DatasetSplits, load_dataset
+from vision.files import atomic_file
 from vision.models import ABNMap, ABNOutput, abn_loss, build, get_spec
 from vision.models.builder import check_abn_map
 from vision.norm import NormKind
@@ -533,20 +533,6 @@ def evaluate(
         "top5_error": 1.0 - top5 / count if num_classes > 5 else None,
         "loss": loss / count,
     }
-
-
-@contextmanager
-def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """A file to write that appears at ``path`` (by rename) only once it is complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open(mode) as file:
-            yield file
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def save_atomically(state: dict[str, Any], path: Path) -> None:

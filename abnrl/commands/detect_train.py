@@ -18,7 +18,6 @@ import torch
 
 from abnrl.breakout_objects import breakout_objects_dataset
 from abnrl.errors import UserError
-from abnrl.files import write_json_atomic
 from vision.detection import (
     DetectionDataset,
     DetectorSpec,
@@ -29,6 +28,7 @@ from vision.detection import (
     shapes_detection_dataset,
     train_detector,
 )
+from vision.files import write_json_atomic
 from vision.models.detection import FRAME_MAX_SIZE, FRAME_MIN_SIZE, detector_backbones
 from vision.train import resolve_device
 

@@ -10,10 +10,10 @@ from tyro.conf import Positional
 from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
-from abnrl.files import write_json_atomic
 from abnrl.run_dir import choose_checkpoint
 from abnrl.validation import check_at_least, check_choice, check_device, check_output
 from envs import PROTOCOLS
+from vision.files import write_json_atomic
 
 
 @dataclass

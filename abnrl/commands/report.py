@@ -14,10 +14,10 @@ from tyro.conf import Positional
 
 from abnrl.comparison import compare, figures, find_runs, group_runs, summary_tables
 from abnrl.errors import UserError
-from abnrl.files import write_text_atomic
 from abnrl.plots import learning_curves_png
 from abnrl.run_dir import RunDir
 from abnrl.validation import check_output
+from vision.files import write_text_atomic
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }

@@ -18,7 +18,6 @@ from torch.utils.tensorboard import SummaryWriter
 from abnrl.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
-from abnrl.files import remove_stale_temporaries, write_json_atomic
 from abnrl.illustrations import record_attention
 from abnrl.monitor import TrainingMonitor, keep_rows_through
 from abnrl.run_dir import RunDir
@@ -28,6 +27,7 @@ from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, DEFAULT_HEADS, LEGAC
 from agents.backbones import BACKBONES, MAP_SIZES
 from agents.training import AttentionBranchTraining
 from envs import PROTOCOLS, make_vec_env, normalize_game
+from vision.files import remove_stale_temporaries, write_json_atomic
 
 DEFAULT_TOTAL_STEPS = 10_000_000
 

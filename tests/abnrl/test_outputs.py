@@ -8,9 +8,9 @@ import time
 import cv2
 import pytest
 
-from abnrl.files import _TEMPORARY, write_atomic
 from tests.abnrl.conftest import abnrl
 from tests.abnrl.test_resume import cli_process
+from vision.files import TEMPORARY_NAME, write_atomic
 
 
 def frames_in(video):
@@ -74,4 +74,4 @@ def test_a_failed_atomic_write_names_the_file_asked_for(tmp_path):
     with pytest.raises(OSError) as raised:
         write_atomic(tmp_path / "eval.json", disk_full)
     assert raised.value.filename == str(tmp_path / "eval.json")
-    assert not [p for p in tmp_path.iterdir() if _TEMPORARY.match(p.name)]
+    assert not [p for p in tmp_path.iterdir() if TEMPORARY_NAME.match(p.name)]

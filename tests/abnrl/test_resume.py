@@ -14,9 +14,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from abnrl.files import _TEMPORARY
 from agents.safe_loading import read_data
 from tests.abnrl.conftest import TINY, abnrl
+from vision.files import TEMPORARY_NAME
 
 ROLLOUT = 2 * 16  # TINY: 2 envs x 16 steps
 EPOCHS = 4  # the RL Zoo's PPO epochs per update
@@ -50,7 +50,7 @@ def policy_weights(run_dir):
 
 
 def temporaries(run_dir):
-    return [p for p in run_dir.rglob(".*") if _TEMPORARY.match(p.name)]
+    return [p for p in run_dir.rglob(".*") if TEMPORARY_NAME.match(p.name)]
 
 
 def check_consistent(run_dir):

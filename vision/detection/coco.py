@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from vision.detection.data import DetectionDataset, check_image
-from vision.train import atomic_file
+from vision.files import atomic_file
 
 ANNOTATIONS = "annotations.json"
 

@@ -1,0 +1,119 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+The one implementation every package uses (vision is the lowest layer): a uniquely named
+temporary file beside the target, renamed onto it when complete, removed otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+class AtomicFile:
+    """A temporary file beside ``path`` that becomes ``path`` on ``commit()``.
+
+    For writers that outlive one ``with`` block (a video encoder); others use
+    ``atomic_path``. ``suffix`` ends the temporary name, for writers that choose a format
+    by it. A unique name (``mkstemp``) keeps two writers of one path apart.
+    """
+
+    def __init__(self, path: str | Path, suffix: str = "") -> None:
+        self.path = Path(path)
+        descriptor, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
+        )
+        os.close(descriptor)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        """Move the finished temporary file onto ``path``, with the mode a new file gets
+        (``mkstemp`` makes files readable by their owner alone)."""
+        try:
+            os.chmod(self.tmp, 0o666 & ~_umask())
+            os.replace(self.tmp, self.path)
+        except OSError as error:
+            self.discard()
+            named = self.as_users(error)
+            if named is error:
+                raise
+            raise named from error
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+    def as_users(self, error: OSError) -> OSError:
+        """``error`` naming the file the user asked for rather than its temporary name."""
+        if error.filename not in (None, str(self.tmp)):
+            return error
+        return OSError(error.errno, error.strerror, str(self.path))
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it becomes ``path`` if the block succeeds."""
+    target = AtomicFile(path, suffix)
+    try:
+        yield target.tmp
+    except OSError as error:
+        target.discard()
+        named = target.as_users(error)
+        if named is error:
+            raise
+        raise named from error
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
+
+
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """An open file (``mode``: "wb" or "w") that appears at ``path`` once complete; the
+    folders above it are made."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, mode) as file:
+        yield file
+
+
+# Temporary names: "." + the target's name + "." + mkstemp's 8 characters + the suffix.
+TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}(\.\w+)?$")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left under ``folder``
+    (call it while no writer runs there); returns them."""
+    stale = [p for p in folder.rglob(".*") if p.is_file() and TEMPORARY_NAME.match(p.name)]
+    for path in stale:
+        path.unlink()
+    return stale
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], Any], suffix: str = "") -> None:
+    """Call ``write(tmp_path)`` and move the result onto ``path``."""
+    with atomic_path(path, suffix) as tmp:
+        write(tmp)
+
+
+def write_bytes_atomic(path: str | Path, content: bytes) -> None:
+    write_atomic(path, lambda tmp: tmp.write_bytes(content), suffix=Path(path).suffix)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
