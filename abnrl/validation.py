@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from abnrl.errors import UserError
+from vision.devices import resolve_device
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -35,6 +36,16 @@ def check_device(device: str) -> None:
     check_choice("device", device, DEVICES)
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
+
+
+def parse_device(device: str) -> torch.device:
+    """The torch device a --device flag names (auto: CUDA when present).
+
+    Raises:
+        UserError: not a device of ``DEVICES``, or CUDA asked for where there is none.
+    """
+    check_device(device)
+    return resolve_device(device)
 
 
 def check_output(path: Path) -> None:

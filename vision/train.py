@@ -37,6 +37,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from vision.data import DATASETS, DatasetName, DatasetSplits, load_dataset
+from vision.devices import resolve_device
 from vision.files import atomic_file
 from vision.models import ABNMap, ABNOutput, abn_loss, build, get_spec
 from vision.models.builder import check_abn_map
@@ -637,13 +638,6 @@ def _mean_over_processes(value: Tensor, processes: _Processes) -> float:
         dist.all_reduce(value)
         value /= processes.world_size
     return float(value)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` is CUDA when present, else the CPU; anything else as torch reads it."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @contextmanager

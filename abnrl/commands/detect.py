@@ -17,14 +17,13 @@ from tyro.conf import Positional
 
 from abnrl.errors import UserError
 from abnrl.images import check_images, read_rgb
-from abnrl.validation import check_device
+from abnrl.validation import parse_device
 from vision.detection import load_detector, predict, to_tensor
 from vision.detection.draw import draw_detections
 from vision.explain import GradCAM
 from vision.explain.targets import BoxScoreTarget
 from vision.models.detection import detector_feature_layer
 from vision.overlay import overlay, panels, save_png
-from vision.train import resolve_device
 
 
 @dataclass
@@ -53,9 +52,8 @@ def run(config: DetectConfig) -> int:
     """Detect, draw and save; prints each image's detections; returns 0."""
     if not 0 <= config.score_threshold <= 1 or config.scale < 1 or config.box < 0:
         raise UserError("Need --score-threshold in [0, 1], --scale >= 1 and --box >= 0.")
-    check_device(config.device)
+    device = parse_device(config.device)
     check_images(config.images)
-    device = resolve_device(config.device)
     try:
         model, spec = load_detector(config.checkpoint, device=device)
     except (FileNotFoundError, ValueError) as error:

@@ -18,6 +18,7 @@ import torch
 
 from abnrl.breakout_objects import breakout_objects_dataset
 from abnrl.errors import UserError
+from abnrl.validation import parse_device
 from vision.detection import (
     DetectionDataset,
     DetectorSpec,
@@ -30,7 +31,6 @@ from vision.detection import (
 )
 from vision.files import write_json_atomic
 from vision.models.detection import FRAME_MAX_SIZE, FRAME_MIN_SIZE, detector_backbones
-from vision.train import resolve_device
 
 Detector = Literal["faster_rcnn", "mask_rcnn", "ssd300", "ssdlite"]
 
@@ -95,10 +95,7 @@ def run(config: DetectTrainConfig) -> int:
     if config.backbone is not None and config.backbone not in detector_backbones(config.detector):
         choices = ", ".join(detector_backbones(config.detector))
         raise UserError(f"--backbone {config.backbone} does not fit {config.detector}: {choices}.")
-    try:
-        device = resolve_device(config.device)
-    except RuntimeError as error:
-        raise UserError(f"Unknown --device {config.device!r}; use auto, cpu or cuda.") from error
+    device = parse_device(config.device)
     checkpoint = config.out_dir / "last.pt"
     if config.resume and not checkpoint.is_file():
         raise UserError(f"Nothing to resume: no checkpoint at {checkpoint}.")

@@ -25,7 +25,7 @@ from tyro.conf import Positional
 
 from abnrl.errors import UserError
 from abnrl.images import check_images, read_rgb
-from abnrl.validation import check_at_least, check_device
+from abnrl.validation import check_at_least, parse_device
 from vision.explain import (
     CAM,
     ABNAttention,
@@ -39,7 +39,7 @@ from vision.explain import (
 )
 from vision.models import build, feature_layer, get_spec
 from vision.overlay import overlay, panels, save_png
-from vision.train import TrainedModel, load_trained, resolve_device
+from vision.train import TrainedModel, load_trained
 
 Method = Literal[
     "abn", "gradcam", "guided-gradcam", "cam", "input-gradient", "smoothgrad", "guided-backprop"
@@ -78,9 +78,8 @@ class VisionExplainConfig:
 def run(config: VisionExplainConfig) -> int:
     """Write the overlays and print each image's top-k classes; returns 0."""
     check_at_least(config, {"top_k": 1})
-    check_device(config.device)
+    device = parse_device(config.device)
     check_images(config.images)
-    device = resolve_device(config.device)
     trained = _load(config, device)
     if config.method == "abn" and not trained.abn:
         raise UserError("--method abn needs an ABN model: a checkpoint trained with --abn.")
