@@ -121,11 +121,15 @@ def run_sweep(
     try:
         if gpus_per_trial is None:  # one GPU per trial where the cluster has GPUs
             gpus_per_trial = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        task = ray.remote(run_trial).options(
-            num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=max_retries
-        )
+        task = ray.remote(run_trial)
+        resources = {"num_cpus": cpus_per_trial, "num_gpus": gpus_per_trial}
         threads = max(1, int(cpus_per_trial))
-        running = {task.remote(str(sweep_dir), trial, threads): trial for trial in pending}
+        running = {
+            task.options(name=trial.name, max_retries=max_retries, **resources).remote(
+                str(sweep_dir), trial, threads
+            ): trial
+            for trial in pending
+        }
         while running:
             [ready], _ = ray.wait(list(running), num_returns=1)
             outcomes.append(_outcome(ray, running.pop(ready), ready))
@@ -148,6 +152,10 @@ def _outcome(ray, trial: Trial, ref) -> Outcome:
 
 
 def _import_ray():
+    # Every trial's lines as they come: Ray would merge alike lines of different trials
+    # ("repeated 2x across cluster") and colour their prefixes in log files.
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     try:
         import ray
     except ImportError:
