@@ -27,10 +27,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from vision.checkpoint import load_trained
 from vision.data import load_dataset
 from vision.explain import ABNAttention, GradCAM, deletion, pointing_game
 from vision.models import ABN_MAPS, ABNMap, abn_loss, build, feature_layer, get_spec
-from vision.train import TrainConfig, load_trained, train
+from vision.train import TrainConfig, train
 
 EXPLAINED_IMAGES = 200
 DELETION_STEPS = 32

@@ -26,6 +26,7 @@ from tyro.conf import Positional
 from abnrl.errors import UserError
 from abnrl.images import check_images, read_rgb
 from abnrl.validation import check_at_least, parse_device
+from vision.checkpoint import TrainedModel, load_trained
 from vision.explain import (
     CAM,
     ABNAttention,
@@ -39,7 +40,6 @@ from vision.explain import (
 )
 from vision.models import build, feature_layer, get_spec
 from vision.overlay import overlay, panels, save_png
-from vision.train import TrainedModel, load_trained
 
 Method = Literal[
     "abn", "gradcam", "guided-gradcam", "cam", "input-gradient", "smoothgrad", "guided-backprop"

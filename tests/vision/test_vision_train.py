@@ -13,8 +13,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from abnrl.commands.vision_train import PRESETS, VisionTrainConfig, resolve, run
 from abnrl.errors import UserError
+from vision.checkpoint import load_trained
+from vision.evaluation import evaluate
 from vision.models.attention_branch import SoftplusConv2d
-from vision.train import SetupError, TrainConfig, evaluate, load_trained, train
+from vision.train import SetupError, TrainConfig, train
 
 
 def _config(out_dir, **overrides) -> TrainConfig:

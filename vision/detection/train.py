@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from vision.checkpoint import damaged_checkpoint, save_atomically
 from vision.detection.data import DetectionDataset, collate
 from vision.models.detection import FRAME_MAX_SIZE, FRAME_MIN_SIZE, build_detector
-from vision.train import damaged_checkpoint, save_atomically
 
 CHECKPOINT_FORMAT = "abnrl-detector-1"
 
