@@ -42,9 +42,21 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+# The algorithms a checkpoint may hold, by the name its metadata records.
+ALGORITHM_CLASSES: dict[str, type[BaseAlgorithm]] = {
+    cls.__name__: cls for cls in (ABNPPO, PPO, ABNA2C, A2C)
+}
+
+
 def save_checkpoint(model: BaseAlgorithm, path: Path, *, game: str, protocol: str) -> None:
-    """Save ``model`` atomically with its game, protocol and the RNG states."""
-    setattr(model, META_ATTRIBUTE, {"game": game, "protocol": protocol, "rng": rng_state()})
+    """Save ``model`` atomically with its algorithm, game, protocol and the RNG states."""
+    meta = {
+        "algorithm": type(model).__name__,
+        "game": game,
+        "protocol": protocol,
+        "rng": rng_state(),
+    }
+    setattr(model, META_ATTRIBUTE, meta)
     write_atomic(path, model.save, suffix=".zip")
 
 
@@ -58,8 +70,13 @@ def check_actions(model: BaseAlgorithm, game: str) -> None:
         )
 
 
-def _algorithm_class(keys: set[str]) -> type[BaseAlgorithm]:
-    # Keys that only the ABN algorithms and only PPO save.
+def _algorithm_class(meta: dict, keys: set[str]) -> type[BaseAlgorithm]:
+    if "algorithm" in meta:
+        if meta["algorithm"] not in ALGORITHM_CLASSES:
+            raise ValueError(f"its algorithm {meta['algorithm']!r} is none of abnrl's")
+        return ALGORITHM_CLASSES[meta["algorithm"]]
+    # Saved before checkpoints named their algorithm: keys that only the ABN algorithms
+    # and only PPO save tell it.
     abn = "attention_coef" in keys
     if "clip_range" in keys:
         return ABNPPO if abn else PPO
@@ -85,10 +102,12 @@ def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgo
     if not isinstance(meta, dict) or "game" not in meta:
         raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
     try:
+        algorithm = _algorithm_class(meta, plain.keys() | objects.keys())
+    except ValueError as error:
+        raise UserError(f"{path} is not an abnrl agent checkpoint: {error}.") from None
+    try:
         # Every serialized value is given, so SB3 unpickles nothing.
-        model = _algorithm_class(plain.keys() | objects.keys()).load(
-            path, device=device, custom_objects=objects
-        )
+        model = algorithm.load(path, device=device, custom_objects=objects)
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, OSError) as error:
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from error
     return model, meta

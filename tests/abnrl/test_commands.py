@@ -9,6 +9,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from abnrl.checkpoints import load_checkpoint, save_checkpoint
+from abnrl.errors import UserError
 from agents import make_agent
 from envs import make_vec_env
 from tests.abnrl.conftest import TINY, abnrl
@@ -129,6 +130,19 @@ def test_checkpoint_of_another_game_is_refused(tmp_path):
     one_sentence_exit_2(
         abnrl("eval", forged, "--episodes", 1, check=False), "trained for another game"
     )
+
+
+@pytest.mark.parametrize("algo, expected", [("ppo", "ABNPPO"), ("a2c", "ABNA2C")])
+def test_a_checkpoint_names_its_algorithm(tmp_path, algo, expected):
+    agent = make_agent(make_vec_env("breakout", 1), algo=algo, seed=0, device="cpu", n_steps=8)
+    path = tmp_path / "agent.zip"
+    save_checkpoint(agent, path, game="breakout", protocol="classic")
+    model, meta = load_checkpoint(path, device="cpu")
+    assert meta["algorithm"] == expected and type(model).__name__ == expected
+    agent.abnrl_meta["algorithm"] = "DQN"
+    agent.save(path)
+    with pytest.raises(UserError, match="its algorithm 'DQN' is none of abnrl's"):
+        load_checkpoint(path, device="cpu")
 
 
 def test_nothing_saved_is_overwritten_by_a_failed_command(trained_run):
