@@ -21,6 +21,9 @@ from torch.distributions import Categorical
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
 from agents.network import ABNActorCritic, ABNPolicyOutput
 
+# Observations the backbones read: 4 stacked frames of 84x84 pixels, channels first.
+OBSERVATION_SHAPE = (4, 84, 84)
+
 
 class ABNPolicy(ActorCriticPolicy):
     """SB3 actor-critic policy whose network is an ``ABNActorCritic``.
@@ -56,6 +59,12 @@ class ABNPolicy(ActorCriticPolicy):
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"ABNPolicy needs a Discrete action space, got {action_space}.")
+        if observation_space.shape != OBSERVATION_SHAPE:
+            raise ValueError(
+                f"ABNPolicy reads stacks of 4 grey 84x84 frames, channels first (shape "
+                f"{OBSERVATION_SHAPE}, as envs.make_vec_env makes them), not observations of "
+                f"shape {observation_space.shape}."
+            )
         self.backbone = backbone
         self.attention = attention
         self.map_size = map_size

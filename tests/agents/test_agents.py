@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 
 from agents import ABNA2C, ABNPPO, ABNActorCritic, ABNPolicy, make_agent
@@ -152,3 +153,16 @@ def test_unknown_names():
         ABNActorCritic(4, backbone="resnet")
     with pytest.raises(ValueError, match="Unknown algorithm 'dqn'"):
         make_agent(breakout(), algo="dqn")
+
+
+def test_the_policy_refuses_observations_it_cannot_read():
+    def policy(observation_space, action_space=None):
+        action_space = action_space or spaces.Discrete(4)
+        return ABNPolicy(observation_space, action_space, lambda _: 2.5e-4)
+
+    channels_last = spaces.Box(0, 255, (84, 84, 4), np.uint8)
+    with pytest.raises(ValueError, match=r"not observations of shape \(84, 84, 4\)"):
+        policy(channels_last)
+    with pytest.raises(ValueError, match="needs a Discrete action space"):
+        policy(spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Box(-1, 1, (2,)))
+    assert policy(spaces.Box(0, 255, (4, 84, 84), np.uint8)).heads == DEFAULT_HEADS
