@@ -1,38 +1,8 @@
 """A tiny trained run shared by the CLI tests (real Breakout, CPU)."""
 
-import subprocess
-import sys
-
 import pytest
 
-TINY = [
-    "--n-envs",
-    "2",
-    "--n-steps",
-    "16",
-    "--batch-size",
-    "32",
-    "--device",
-    "cpu",
-    "--eval-every",
-    "0",
-    "--no-progress",
-    "--threads",
-    "1",
-]
-
-
-def abnrl(*args, check=True, timeout=300):
-    """Run the ``abnrl`` CLI in a subprocess; returns the CompletedProcess."""
-    result = subprocess.run(
-        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"abnrl {' '.join(map(str, args))} failed:\n{result.stderr}")
-    return result
+from tests.abnrl.cli import TINY, abnrl
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from abnrl.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
 from agents import ABNActorCritic
 from agents.policy_network import policy_network
-from tests.abnrl.conftest import abnrl
+from tests.abnrl.cli import abnrl
 
 
 def shipped_network():

@@ -12,7 +12,7 @@ from abnrl.checkpoints import load_checkpoint, save_checkpoint
 from abnrl.errors import UserError
 from agents import make_agent
 from envs import make_vec_env
-from tests.abnrl.conftest import TINY, abnrl
+from tests.abnrl.cli import TINY, abnrl
 
 
 def steps_in(checkpoint):

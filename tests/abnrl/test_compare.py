@@ -7,7 +7,7 @@ import pytest
 
 from abnrl.comparison import compare, find_runs, group_runs
 from abnrl.errors import UserError
-from tests.abnrl.conftest import abnrl
+from tests.abnrl.cli import abnrl
 
 rliable = pytest.importorskip("rliable", reason="the compare extra: pip install -e '.[compare]'")
 from rliable import library as rly  # noqa: E402

@@ -8,8 +8,7 @@ import time
 import cv2
 import pytest
 
-from tests.abnrl.conftest import abnrl
-from tests.abnrl.test_resume import cli_process
+from tests.abnrl.cli import abnrl, cli_process
 from vision.files import TEMPORARY_NAME, write_atomic
 
 

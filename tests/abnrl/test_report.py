@@ -4,7 +4,7 @@ import json
 import re
 import shutil
 
-from tests.abnrl.conftest import abnrl
+from tests.abnrl.cli import abnrl
 
 
 def test_report_is_self_contained(trained_run, tmp_path):

@@ -5,8 +5,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import zipfile
 
@@ -15,21 +13,11 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agents.safe_loading import read_data
-from tests.abnrl.conftest import TINY, abnrl
+from tests.abnrl.cli import TINY, abnrl, cli_process
 from vision.files import TEMPORARY_NAME
 
 ROLLOUT = 2 * 16  # TINY: 2 envs x 16 steps
 EPOCHS = 4  # the RL Zoo's PPO epochs per update
-
-
-def cli_process(*args):
-    """``abnrl ARGS`` started in the background; its stderr is kept."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def saved_counts(run_dir):

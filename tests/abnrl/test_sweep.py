@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from abnrl.errors import UserError
 from abnrl.run_dir import RunDir
 from abnrl.sweep_plan import parse_grid, plan_trials, saved_steps
+from tests.abnrl.cli import abnrl, cli_process
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -34,13 +33,7 @@ def cluster():
 def sweep(sweep_dir, cluster, *grid, seeds=(0,)):
     """``abnrl sweep`` on the cluster, started in the background."""
     args = ["sweep", sweep_dir, "--address", cluster.address, "--seeds", *seeds]
-    args += ["--grid", *TINY.split(), "device=cpu", *grid]
-    return subprocess.Popen(
-        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return cli_process(*args, "--grid", *TINY.split(), "device=cpu", *grid)
 
 
 def finish(process, timeout=300):
@@ -101,11 +94,7 @@ def test_a_killed_sweep_run_again_skips_finished_trials(cluster, tmp_path):
 
 @pytest.mark.slow
 def test_without_an_address_the_sweep_starts_ray_on_this_machine(tmp_path):
-    args = ["sweep", tmp_path, "--seeds", 3, "--grid", *TINY.split(), "total-steps=128"]
-    result = subprocess.run(
-        [sys.executable, "-m", "abnrl.cli", *map(str, args)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
+    abnrl("sweep", tmp_path, "--seeds", 3, "--grid", *TINY.split(), "total-steps=128")
     assert saved_steps(RunDir(tmp_path / "trials" / "seed-3")) == 128
 
 

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import NamedTuple
 
-import pytest
 import torch
 from torch import Tensor, nn
-
-
-@pytest.fixture(scope="module")
-def one_thread() -> Iterator[None]:
-    """Run a test module on one torch thread.
-
-    The models here are small: one thread is as fast, and on a busy shared machine
-    the hand-offs between threads can make small ops ten times slower.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class TinyCNN(nn.Module):

@@ -10,11 +10,8 @@ from tests.vision.explain_toys import (
     TinyCNN,
     TinyPolicy,
     hook_count,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import ABNAttention, GradCAM
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_reads_the_attention_field_of_an_abn_classifier():

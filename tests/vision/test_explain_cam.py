@@ -9,11 +9,8 @@ from torchvision.models import resnet18
 from tests.vision.explain_toys import (
     TinyCNN,
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import CAM, ClassTarget, GradCAM, ValueTarget
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(

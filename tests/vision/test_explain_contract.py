@@ -14,7 +14,6 @@ from tests.vision.explain_toys import (
     TinyCNN,
     TinyPolicy,
     hook_count,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import (
     CAM,
@@ -28,8 +27,6 @@ from vision.explain import (
     SmoothGrad,
     normalize_per_sample,
 )
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 EXPLAINERS = {
     "gradcam": lambda model: GradCAM(model),

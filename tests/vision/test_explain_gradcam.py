@@ -14,7 +14,6 @@ from tests.vision.explain_toys import (
     TinyABN,
     TinyCNN,
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import (
     ActionTarget,
@@ -25,8 +24,6 @@ from vision.explain import (
     last_spatial_layer,
     normalize_per_sample,
 )
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 # Layers whose output nothing modifies in place afterwards (see the DenseNet test below).
 REFERENCE_MODELS = {

@@ -12,7 +12,6 @@ from torchvision.models import resnet18, vgg11_bn
 from tests.vision.explain_toys import (
     TinyCNN,
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import (
     ActionTarget,
@@ -25,10 +24,7 @@ from vision.explain import (
 from vision.explain.base import upsample
 
 # Captum announces the hooks it sets and the inputs it makes require grad.
-pytestmark = [
-    pytest.mark.filterwarnings(r"ignore::UserWarning:captum\..*"),
-    pytest.mark.usefixtures("one_thread"),
-]
+pytestmark = pytest.mark.filterwarnings(r"ignore::UserWarning:captum\..*")
 
 
 def assert_close_relative(actual: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-5) -> None:

@@ -8,12 +8,9 @@ from torch import nn
 
 from tests.vision.explain_toys import (
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import ActionTarget, ClassTarget, PerturbationSaliency, ValueTarget
 from vision.explain.perturbation import blur, grid_masks
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class CornerModel(nn.Module):

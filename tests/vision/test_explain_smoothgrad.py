@@ -8,7 +8,6 @@ import torch
 from tests.vision.explain_toys import (
     TinyCNN,
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import (
     ActionTarget,
@@ -19,8 +18,6 @@ from vision.explain import (
     PredictedTarget,
     SmoothGrad,
 )
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def noisy_copies(images: torch.Tensor, samples: int, noise_level: float, seed: int):

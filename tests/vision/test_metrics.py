@@ -8,7 +8,6 @@ from torch import nn
 
 from tests.vision.explain_toys import (
     TinyPolicy,
-    one_thread,  # noqa: F401  (a fixture, used by pytestmark)
 )
 from vision.explain import (
     ActionTarget,
@@ -18,8 +17,6 @@ from vision.explain import (
     insertion,
     pointing_game,
 )
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class BrightCornerClassifier(nn.Module):
