@@ -1,4 +1,5 @@
-"""ABN policy networks and their training on real Breakout (CPU, small budgets)."""
+"""ABN policy networks and their training (CPU, small budgets): on real Breakout where the
+game matters, on a fake Atari env where only its spaces do."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from agents import ABNA2C, ABNPPO, ABNActorCritic, ABNPolicy, make_agent
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
 from agents.losses import attention_branch_loss
 from envs import make_vec_env
+from tests.fake_atari import fake_vec_env
 
 SMALL = {"n_steps": 16, "batch_size": 16, "n_epochs": 2}
 ABN = {"policy_kwargs": {"attention": "abn"}}
@@ -60,7 +62,7 @@ def test_gradients_reach_the_attention_branch_through_both_losses():
 def train_pair(ours, stock, coef, options, steps=64):
     models = []
     for cls, kwargs in ((ours, {"attention_coef": coef}), (stock, {})):
-        model = cls(ABNPolicy, breakout(), seed=0, device="cpu", **options, **kwargs, **ABN)
+        model = cls(ABNPolicy, fake_vec_env(), seed=0, device="cpu", **options, **kwargs, **ABN)
         model.learn(steps)
         models.append(model)
     return [dict(m.policy.named_parameters()) for m in models]
@@ -90,7 +92,7 @@ def test_acting_and_evaluating_never_wait_on_distribution_checks(monkeypatch):
         raise AssertionError("a distribution check ran")
 
     monkeypatch.setattr(torch, "_is_all_true", check)
-    policy = ABNPPO("ABNCnnPolicy", breakout(), seed=0, device="cpu", **SMALL).policy
+    policy = ABNPPO("ABNCnnPolicy", fake_vec_env(), seed=0, device="cpu", **SMALL).policy
     obs = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
     with torch.no_grad():
         actions, _, log_prob = policy(obs)
@@ -102,7 +104,7 @@ def test_acting_and_evaluating_never_wait_on_distribution_checks(monkeypatch):
 
 
 def test_ppo_logs_each_updates_mean_statistics():
-    model = ABNPPO("ABNCnnPolicy", breakout(), seed=0, device="cpu", **SMALL, **ABN)
+    model = ABNPPO("ABNCnnPolicy", fake_vec_env(), seed=0, device="cpu", **SMALL, **ABN)
     model.learn(64)
     logged = model.logger.name_to_value
     assert 0 <= logged["train/clip_fraction"] <= 1
@@ -131,7 +133,9 @@ def test_save_and_load_predict_identically(tmp_path):
 
 
 def test_stable_baselines3_trains_the_policy_by_class():
-    model = PPO(ABNPolicy, breakout(), device="cpu", policy_kwargs={"backbone": "impala"}, **SMALL)
+    model = PPO(
+        ABNPolicy, fake_vec_env(), device="cpu", policy_kwargs={"backbone": "impala"}, **SMALL
+    )
     before = {k: v.clone() for k, v in model.policy.state_dict().items()}
     model.learn(32)
     assert model.num_timesteps == 32
@@ -152,7 +156,7 @@ def test_unknown_names():
     with pytest.raises(ValueError, match="Unknown backbone 'resnet'"):
         ABNActorCritic(4, backbone="resnet")
     with pytest.raises(ValueError, match="Unknown algorithm 'dqn'"):
-        make_agent(breakout(), algo="dqn")
+        make_agent(fake_vec_env(), algo="dqn")
 
 
 def test_the_policy_refuses_observations_it_cannot_read():
