@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from importlib import import_module
@@ -79,8 +80,27 @@ def _dispatch(commands: dict[str, Command], groups: dict, argv: list[str], prog:
     if name not in commands:
         raise UserError(f"unknown command {name!r}; choose one of {', '.join(names)}.")
     module = import_module(f"abnrl.commands.{commands[name].module}")
-    config = tyro.cli(getattr(module, commands[name].config), args=rest, prog=f"{prog} {name}")
-    return module.run(config)
+    return module.run(parse(commands[name], rest, f"{prog} {name}"))
+
+
+def parse(command: Command, args: list[str], prog: str) -> object:
+    """The command's config from its flags. A command module's ``defaults(args)``, when it
+    has one, gives the values of the flags not given (e.g. a preset's recipe): a flag given
+    always wins, whatever its value."""
+    module = import_module(f"abnrl.commands.{command.module}")
+    defaults = getattr(module, "defaults", None)
+    default = defaults(args) if defaults is not None else None
+    return tyro.cli(getattr(module, command.config), args=args, prog=prog, default=default)
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value given to ``flag`` in ``args`` (``--flag VALUE`` or ``--flag=VALUE``)."""
+    for i, arg in enumerate(args):
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         sys.stderr.write(f"abnrl: {error}\n")
         return 2
+    except BrokenPipeError:  # the reader went away (abnrl ... | head): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:  # a path the checks could not foresee (a full disk, /proc, ...)
         where = f" ({error.filename})" if error.filename else ""
         sys.stderr.write(f"abnrl: {error.strerror or error}{where}.\n")

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from abnrl.cli import flag_value
 from abnrl.errors import UserError
 from vision.train import SetupError, TrainConfig, train
 
@@ -79,31 +80,30 @@ class VisionTrainConfig(TrainConfig):
 
     Attributes:
         preset: start from a recipe of the ABN paper, e.g. ``cifar100-resnet110-abn``
-            (see ``PRESETS``); a flag given with it overrides the recipe when its
-            value differs from the flag's default.
+            (see ``PRESETS``); the flags given with it override the recipe.
     """
 
     preset: str | None = None
 
 
-def resolve(config: VisionTrainConfig) -> TrainConfig:
-    """The training settings: the preset's recipe under the flags that left their defaults.
+def defaults(args: list[str]) -> VisionTrainConfig | None:
+    """The recipe of the preset that ``--preset`` names, as the values of the flags not
+    given; None without a preset.
 
     Raises:
         UserError: unknown preset.
     """
-    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)}
-    if config.preset is None:
-        return TrainConfig(**settings)
-    if config.preset not in PRESETS:
-        raise UserError(
-            f"Unknown preset {config.preset!r}; choose one of {', '.join(sorted(PRESETS))}."
-        )
-    defaults = TrainConfig()
-    for name, value in PRESETS[config.preset].items():
-        if settings[name] == getattr(defaults, name):
-            settings[name] = value
-    return TrainConfig(**settings)
+    name = flag_value(args, "--preset")
+    if name is None:
+        return None
+    if name not in PRESETS:
+        raise UserError(f"Unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}.")
+    return VisionTrainConfig(**PRESETS[name], preset=name)
+
+
+def resolve(config: VisionTrainConfig) -> TrainConfig:
+    """The training settings (the preset's recipe is already in ``config``, as parsed)."""
+    return TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
 
 
 def run(config: VisionTrainConfig) -> int:

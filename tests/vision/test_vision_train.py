@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from abnrl.cli import GROUPS, parse
 from abnrl.commands.vision_train import PRESETS, VisionTrainConfig, resolve, run
 from abnrl.errors import UserError
 from vision.checkpoint import load_trained
@@ -166,8 +167,14 @@ def test_evaluate_counts_top1_and_top5():
     assert evaluate(Fixed(), loader, torch.device("cpu"), num_classes=5)["top5_error"] is None
 
 
+def vision_train_flags(*args):
+    """The training settings ``abnrl vision train ARGS`` resolves."""
+    command = GROUPS["vision"]["train"]
+    return resolve(parse(command, list(args), "abnrl vision train"))
+
+
 def test_presets_follow_the_abn_paper_and_flags_override_them():
-    recipe = resolve(VisionTrainConfig(preset="cifar100-resnet110-abn"))
+    recipe = vision_train_flags("--preset", "cifar100-resnet110-abn")
     assert (recipe.model, recipe.abn, recipe.dataset) == ("cifar_resnet110", True, "cifar100")
     assert (recipe.epochs, recipe.lr, recipe.milestones, recipe.gamma) == (
         300,
@@ -175,15 +182,15 @@ def test_presets_follow_the_abn_paper_and_flags_override_them():
         (0.5, 0.75),
         0.1,
     )
-    assert resolve(VisionTrainConfig(preset="cifar100-resnet110-abn", epochs=5)).epochs == 5
-    assert not resolve(VisionTrainConfig(preset="cifar10-wrn28-10")).abn
+    assert vision_train_flags("--preset=cifar100-resnet110-abn", "--epochs", "5").epochs == 5
+    # A flag given wins even at its default's value (30 epochs, lr 0.1 are TrainConfig's).
+    given = vision_train_flags("--preset", "cifar10-wrn28-10", "--epochs", "30", "--no-augment")
+    assert (given.epochs, given.augment, given.weight_decay) == (30, False, 5e-4)
+    assert not vision_train_flags("--preset", "cifar10-wrn28-10").abn
     assert {"cifar10-densenet-bc100-12-abn", "cifar100-resnext29-8x64d-abn"} <= set(PRESETS)
-    plain = VisionTrainConfig(model="resnet18")
-    assert resolve(plain) == TrainConfig(
-        **{f.name: getattr(plain, f.name) for f in dataclasses.fields(TrainConfig)}
-    )
+    assert vision_train_flags("--model", "resnet18") == TrainConfig(model="resnet18")
     with pytest.raises(UserError, match="Unknown preset 'cifar10-vgg'"):
-        resolve(VisionTrainConfig(preset="cifar10-vgg"))
+        vision_train_flags("--preset", "cifar10-vgg")
 
 
 def test_command_trains_and_turns_setup_errors_into_user_errors(tmp_path, capsys):
