@@ -51,8 +51,9 @@ class TrainConfig:
     """Games played side by side; the RL Zoo's (8 for PPO, 16 for A2C) when not given."""
     seed: int = 0
     """Seed of the network, the games and the sampling."""
-    device: str = "auto"
-    """auto (CUDA when present), cpu or cuda."""
+    device: str | None = None
+    """auto (CUDA when present), cpu or cuda; auto for a new run, the run's own on --resume,
+    when not given."""
     protocol: str = "classic"
     """classic (no sticky actions, up to 30 no-op starts) or v5 (sticky actions 0.25)."""
     run_dir: Path | None = None
@@ -93,8 +94,9 @@ class TrainConfig:
     """Stop cleanly, with a checkpoint, at this many agent steps; the learning-rate and clip
     schedules still span --total-steps (e.g. the first 1M steps of a 10M run). Not kept
     for --resume."""
-    threads: int = 0
-    """CPU threads for the emulators and torch; 0 uses every core."""
+    threads: int | None = None
+    """CPU threads for the emulators and torch; 0 uses every core; 0 for a new run, the
+    run's own on --resume, when not given."""
     progress: bool = True
     """Show a progress bar."""
 
@@ -148,6 +150,7 @@ def _validate(config: TrainConfig) -> None:
 
 def resolve(config: TrainConfig) -> TrainConfig:
     """The full config of a new run: every default filled in."""
+    config = replace(config, device=config.device or "auto", threads=config.threads or 0)
     _validate(config)
     run_dir = config.run_dir or Path("runs") / (
         f"{config.game}-{config.algo}-{config.policy}-s{config.seed}"
@@ -179,7 +182,7 @@ def _load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
     config.stop_at = None
     for name in RESUME_OVERRIDES:
         value = getattr(overrides, name)
-        if value is not None and value != getattr(TrainConfig, name, None):
+        if value is not None:  # given (progress, a display choice, always is)
             setattr(config, name, value)
     _validate(config)
     return config

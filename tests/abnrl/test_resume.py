@@ -1,6 +1,7 @@
 """Interrupted and resumed training runs: nothing lost beyond one checkpoint interval,
 nothing counted twice, nothing left behind, and the same result from the same checkpoint."""
 
+import json
 import random
 import re
 import shutil
@@ -100,6 +101,17 @@ def test_sigterm_saves_after_the_update_and_exits_143(tmp_path):
     assert process.returncode == 143, stderr
     assert "SIGTERM" in stderr and "--resume" in stderr
     assert check_consistent(run_dir) >= 2 * ROLLOUT
+
+
+def test_a_resume_takes_the_flags_given_even_at_their_defaults(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)  # saved with --device cpu --threads 1 --no-progress
+    abnrl("train", "--resume", run, "--device", "auto", "--threads", 0)
+    config = json.loads((run / "config.json").read_text())
+    assert (config["device"], config["threads"], config["progress"]) == ("auto", 0, True)
+    abnrl("train", "--resume", run, "--no-progress")
+    config = json.loads((run / "config.json").read_text())
+    assert (config["device"], config["threads"], config["progress"]) == ("auto", 0, False)
 
 
 def test_a_second_trainer_of_one_run_is_refused(tmp_path):
