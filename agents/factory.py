@@ -77,7 +77,7 @@ def make_agent(
         raise ValueError(f"Unknown policy {policy!r}; choose one of {', '.join(POLICIES)}.")
     options = {**HYPERPARAMETERS[algo], **overrides}
     options["policy_kwargs"] = dict(options.get("policy_kwargs", {}))
-    common = {"seed": seed, "device": device}
+    common: dict[str, Any] = {"seed": seed, "device": device}
     if policy == "cnn":
         stock = PPO if algo == "ppo" else A2C
         return stock("CnnPolicy", env, **common, **options)

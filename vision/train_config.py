@@ -136,7 +136,7 @@ def validate(config: TrainConfig) -> None:
     """
     get_spec(config.model)
     check_abn_map(config.abn_map)
-    choices = {
+    choices: dict[str, tuple[str, tuple[str, ...]]] = {
         "dataset": (config.dataset, DATASETS),
         "optimizer": (config.optimizer, OPTIMIZERS),
         "schedule": (config.schedule, SCHEDULES),
@@ -144,7 +144,11 @@ def validate(config: TrainConfig) -> None:
     for what, (value, allowed) in choices.items():
         if value not in allowed:
             raise ValueError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.")
-    positive = {"epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr}
-    for what, value in positive.items():
-        if value <= 0:
-            raise ValueError(f"The {what} must be positive, not {value}.")
+    positive: dict[str, float] = {
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+    }
+    for name, number in positive.items():
+        if number <= 0:
+            raise ValueError(f"The {name} must be positive, not {number}.")
