@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from envs import make_vec_env
@@ -71,7 +72,9 @@ def evaluate(
         game: the ALE game.
         episodes: number of full games.
         protocol: the evaluation protocol.
-        seed: seed of the evaluation games (apart from training's seeds).
+        seed: seed of the evaluation: env ``i`` of ``n_envs`` starts its first game with
+            seed ``seed + i`` and plays its share of the games one after another; the
+            policy's sampling and the epsilon-greedy draws are seeded with ``seed``.
         deterministic: take the most probable action instead of sampling one (with
             ``GREEDY_EPSILON``).
         n_envs: games played side by side.
@@ -84,15 +87,20 @@ def evaluate(
     lengths: list[int] = []
     played = np.zeros(n_envs, dtype=int)
     rng = np.random.default_rng(seed)
-    while (played < quota).any():
-        actions, _ = model.predict(obs, deterministic=deterministic)
-        if deterministic:
-            actions = with_random_actions(actions, model.action_space.n, rng)
-        obs, _, _, infos = venv.step(actions)
-        for i, info in enumerate(infos):
-            if "episode" in info and played[i] < quota[i]:
-                played[i] += 1
-                scores.append(info["episode"]["r"])
-                lengths.append(info["episode"]["l"])
+    device = getattr(model, "device", torch.device("cpu"))
+    # The policy's sampling is seeded too, on RNGs of its own: an evaluation repeats
+    # exactly, and one during training leaves training's random stream as it was.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        while (played < quota).any():
+            actions, _ = model.predict(obs, deterministic=deterministic)
+            if deterministic:
+                actions = with_random_actions(actions, model.action_space.n, rng)
+            obs, _, _, infos = venv.step(actions)
+            for i, info in enumerate(infos):
+                if "episode" in info and played[i] < quota[i]:
+                    played[i] += 1
+                    scores.append(info["episode"]["r"])
+                    lengths.append(info["episode"]["l"])
     venv.close()
     return EvalResult(scores, lengths, game, protocol, deterministic)

@@ -1,8 +1,10 @@
-"""Evaluation games: deterministic play cannot stall a game."""
+"""Evaluation games: deterministic play cannot stall a game; an evaluation repeats exactly."""
 
 import numpy as np
+import torch
 from gymnasium.spaces import Discrete
 
+from abnrl.checkpoints import load_checkpoint
 from abnrl.evaluation import GREEDY_EPSILON, evaluate, with_random_actions
 
 
@@ -27,3 +29,14 @@ def test_random_actions_replace_about_epsilon_of_the_greedy_ones():
     changed = np.mean(played != greedy)  # a random action is the greedy one 1 time in 4
     assert abs(changed - GREEDY_EPSILON * 3 / 4) < 0.005
     assert set(np.unique(played)) == {0, 1, 2, 3}
+
+
+def test_an_evaluation_repeats_exactly_and_leaves_the_callers_random_stream(trained_run):
+    model, _ = load_checkpoint(trained_run / "checkpoints" / "latest.zip", device="cpu")
+    torch.manual_seed(123)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(123)
+    first = evaluate(model, "breakout", episodes=2, n_envs=2, seed=7)
+    assert torch.equal(torch.rand(1), expected_draw)
+    second = evaluate(model, "breakout", episodes=2, n_envs=2, seed=7)
+    assert (first.scores, first.lengths) == (second.scores, second.lengths)
