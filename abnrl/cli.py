@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import signal
 import sys
 from importlib import import_module
@@ -90,7 +93,39 @@ def parse(command: Command, args: list[str], prog: str) -> object:
     module = import_module(f"abnrl.commands.{command.module}")
     defaults = getattr(module, "defaults", None)
     default = defaults(args) if defaults is not None else None
-    return tyro.cli(getattr(module, command.config), args=args, prog=prog, default=default)
+    return parse_flags(getattr(module, command.config), args, prog, default=default)
+
+
+def parse_flags(config: type, args: list[str], prog: str, default: object = None) -> object:
+    """``args`` read into the dataclass ``config`` by tyro (``--help`` prints and exits).
+
+    Raises:
+        UserError: flags that do not parse (unknown, a value of the wrong type, a choice
+            outside a Literal's), in tyro's own words without its box.
+    """
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(printed):
+            return tyro.cli(config, args=args, prog=prog, default=default)
+    except SystemExit as exit:
+        if exit.code in (0, None):
+            raise
+        reason = _first_paragraph(printed.getvalue()) or f"see {prog} --help"
+        raise UserError(f"{reason.rstrip('.')}.") from None
+
+
+def _first_paragraph(printed: str) -> str:
+    """The first paragraph of a tyro error (below its title, and its rule when plain):
+    what is wrong, without the box tyro draws around it on a terminal."""
+    lines = [line.strip().strip("│╭╮╰╯").strip() for line in printed.splitlines()]
+    paragraph: list[str] = []
+    for text in lines[1:]:  # below the title
+        if not text or set(text) <= set("─-"):
+            if paragraph:
+                break
+            continue
+        paragraph.append(text)
+    return re.sub(r"\s+([.,;:])", r"\1", " ".join(paragraph))  # unwrapped punctuation
 
 
 def flag_value(args: list[str], flag: str) -> str | None:

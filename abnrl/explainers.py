@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 from torch import Tensor, nn
 
@@ -17,7 +19,8 @@ from vision.explain import (
     SmoothGrad,
 )
 
-EXPLAINERS = ("abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none")
+ExplainerName = Literal["abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none"]
+EXPLAINERS: tuple[str, ...] = get_args(ExplainerName)
 TITLES = {
     "abn": "attention",
     "gradcam": "Grad-CAM",

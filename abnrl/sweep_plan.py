@@ -7,16 +7,13 @@ trial's run dir how far it got.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-import tyro
-
+from abnrl.cli import parse_flags
 from abnrl.commands.train import DEFAULT_TOTAL_STEPS, RESUME_OVERRIDES, TrainConfig, resolve
 from abnrl.errors import UserError
 from abnrl.run_dir import RunDir
@@ -123,30 +120,12 @@ def parse_train_options(args: list[str], shown: str) -> TrainConfig:
     Raises:
         UserError: flags or values ``abnrl train`` would refuse (``shown`` names them).
     """
-    quiet = io.StringIO()
     try:
-        with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-            config = tyro.cli(TrainConfig, args=args)
-    except SystemExit:
-        reason = _tyro_reason(quiet.getvalue())
-        raise UserError(
-            f"abnrl train refuses {shown!r}{': ' + reason if reason else ''}."
-        ) from None
+        config = parse_flags(TrainConfig, args, "abnrl train")
+    except UserError as error:
+        raise UserError(f"abnrl train refuses {shown!r}: {error}") from None
+    assert isinstance(config, TrainConfig)
     return resolve(config)
-
-
-def _tyro_reason(printed: str) -> str:
-    """The first paragraph of tyro's error message (below its title and rule): what is
-    wrong, without the box tyro draws around it on a terminal."""
-    lines = [line.strip().strip("│╭╮╰╯").strip() for line in printed.splitlines()]
-    paragraph: list[str] = []
-    for text in lines[2:]:
-        if not text or set(text) <= set("─-"):
-            if paragraph:
-                break
-            continue
-        paragraph.append(text)
-    return " ".join(paragraph).rstrip(".")
 
 
 def _command_line(options: dict[str, str]) -> list[str]:

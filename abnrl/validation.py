@@ -11,14 +11,15 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
 from abnrl.errors import UserError
 from vision.devices import resolve_device
 
-DEVICES = ("auto", "cpu", "cuda")
+DeviceName = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[str, ...] = typing.get_args(DeviceName)
 
 
 def flag(name: str) -> str:
@@ -90,11 +91,18 @@ def typed_config(cls: type, values: Mapping[str, Any], source: Path) -> Any:
 _WRONG = object()
 
 
+def _options(hint: Any) -> tuple[Any, ...]:
+    """The types a hint admits: the members of a union, else the hint itself."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    return typing.get_args(hint) if union else (hint,)
+
+
 def _as_type(value: Any, hint: Any) -> Any:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    for option in options:
+    for option in _options(hint):
         if option is type(None) and value is None:
             return None
+        if typing.get_origin(option) is Literal and value in typing.get_args(option):
+            return value
         if option is bool and isinstance(value, bool):
             return value
         if option is int and isinstance(value, int) and not isinstance(value, bool):
@@ -109,7 +117,6 @@ def _as_type(value: Any, hint: Any) -> Any:
 
 
 def _describe(hint: Any) -> str:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     names = {
         bool: "true or false",
         int: "an integer",
@@ -117,4 +124,12 @@ def _describe(hint: Any) -> str:
         str: "text",
         Path: "a path",
     }
-    return " or ".join("null" if o is type(None) else names.get(o, str(o)) for o in options)
+
+    def name(option: Any) -> str:
+        if option is type(None):
+            return "null"
+        if typing.get_origin(option) is Literal:
+            return "one of " + ", ".join(map(str, typing.get_args(option)))
+        return names.get(option, str(option))
+
+    return " or ".join(name(option) for option in _options(hint))

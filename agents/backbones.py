@@ -14,7 +14,7 @@ put it after conv1 (20x20).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from torch import Tensor, nn
 
@@ -96,6 +96,7 @@ def impala_cnn(map_size: int = 21) -> Backbone:
     return Backbone(stem, attention_body, perception, channels=32, map_size=21, features_dim=256)
 
 
+BackboneName = Literal["nature", "impala"]
 BACKBONES = {"nature": nature_cnn, "impala": impala_cnn}
 MAP_SIZES = {"nature": (9, 20), "impala": (21,)}
 """Attention map sizes each backbone offers; the first is its default."""

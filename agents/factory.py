@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -15,8 +15,10 @@ from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 
-ALGORITHMS = ("ppo", "a2c")
-POLICIES = ("abn", "cnn")
+AlgorithmName = Literal["ppo", "a2c"]
+PolicyName = Literal["abn", "cnn"]
+ALGORITHMS: tuple[str, ...] = get_args(AlgorithmName)
+POLICIES: tuple[str, ...] = get_args(PolicyName)
 
 # rl-baselines3-zoo, hyperparams/ppo.yml and a2c.yml, "atari" entries.
 HYPERPARAMETERS: dict[str, dict[str, Any]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from ale_py import ALEInterface, LoggerMode, roms
 
@@ -35,6 +36,7 @@ class Protocol:
     noop_max: int
 
 
+ProtocolName = Literal["classic", "v5"]
 PROTOCOLS = {
     # Mnih et al. (2015): the protocol of the published Breakout scores.
     "classic": Protocol("classic", sticky_action_probability=0.0, noop_max=30),

@@ -30,7 +30,7 @@ from abnrl.attention_report import (
 from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_device, check_output
+from abnrl.validation import DeviceName, check_at_least, check_device, check_output
 from agents.policy_network import policy_network
 from vision.files import write_json_atomic, write_text_atomic
 
@@ -67,7 +67,7 @@ class AnalyzeConfig:
     """The pointing game's tolerance, in observation pixels."""
     seed: int = SEED
     """Seed of the first game, of action sampling and of the random maps."""
-    device: str = "auto"
+    device: DeviceName = "auto"
     """auto, cpu or cuda."""
     out: Path | None = None
     """Folder for attention-analysis.json/.md and the figures; attention-analysis/ beside

@@ -11,8 +11,15 @@ from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_choice, check_device, check_output
+from abnrl.validation import (
+    DeviceName,
+    check_at_least,
+    check_choice,
+    check_device,
+    check_output,
+)
 from envs import PROTOCOLS
+from envs.games import ProtocolName
 from vision.files import write_json_atomic
 
 
@@ -26,7 +33,7 @@ class EvalConfig:
     """Evaluate the ABN-PPO Breakout agent that ships with abnrl."""
     episodes: int = 30
     """Full games to play (all lives; capped at 108,000 frames each)."""
-    protocol: str | None = None
+    protocol: ProtocolName | None = None
     """classic or v5; the protocol the agent was trained on when not given."""
     deterministic: bool = False
     """Take the most probable action instead of sampling from the policy, except for a
@@ -34,7 +41,7 @@ class EvalConfig:
     greedy policy cannot stall on a still screen."""
     seed: int = 10_000
     """Seed of the evaluation games."""
-    device: str = "auto"
+    device: DeviceName = "auto"
     """auto, cpu or cuda."""
     n_envs: int = 8
     """Games played side by side."""

@@ -12,6 +12,7 @@ import numpy as np
 from abnrl.errors import UserError
 from abnrl.validation import check_at_least
 from envs import make_vec_env
+from envs.games import ProtocolName
 
 
 @dataclass
@@ -24,7 +25,7 @@ class RolloutConfig:
     """Number of games to play."""
     n_envs: int = 4
     """Games played side by side."""
-    protocol: str = "classic"
+    protocol: ProtocolName = "classic"
     """classic (no sticky actions, up to 30 no-op starts) or v5 (sticky actions 0.25)."""
     backend: str = "ale"
     """ale (ale-py's threaded C++ vector env) or gymnasium."""

@@ -21,12 +21,26 @@ from abnrl.evaluation import evaluate
 from abnrl.illustrations import record_attention
 from abnrl.monitor import TrainingMonitor, keep_rows_through
 from abnrl.run_dir import RunDir
-from abnrl.validation import check_at_least, check_choice, check_device, typed_config
+from abnrl.validation import (
+    DeviceName,
+    check_at_least,
+    check_choice,
+    check_device,
+    typed_config,
+)
 from agents import ALGORITHMS, N_ENVS, POLICIES, make_agent
-from agents.attention import ATTENTIONS, DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
-from agents.backbones import BACKBONES, MAP_SIZES
+from agents.attention import (
+    ATTENTIONS,
+    DEFAULT_ATTENTION,
+    DEFAULT_HEADS,
+    LEGACY_ATTENTION,
+    AttentionName,
+)
+from agents.backbones import BACKBONES, MAP_SIZES, BackboneName
+from agents.factory import AlgorithmName, PolicyName
 from agents.training import AttentionBranchTraining
 from envs import PROTOCOLS, make_vec_env, normalize_game
+from envs.games import ProtocolName
 from vision.files import remove_stale_temporaries, write_json_atomic
 
 DEFAULT_TOTAL_STEPS = 10_000_000
@@ -38,11 +52,11 @@ class TrainConfig:
 
     game: str = "breakout"
     """ALE game, e.g. breakout."""
-    algo: str = "ppo"
+    algo: AlgorithmName = "ppo"
     """ppo or a2c."""
-    policy: str = "abn"
+    policy: PolicyName = "abn"
     """abn (Attention Branch Network policy) or cnn (SB3's stock Nature-CNN policy)."""
-    backbone: str = "nature"
+    backbone: BackboneName = "nature"
     """ABN backbone: nature (Nature CNN, 9x9 attention map) or impala (21x21 map)."""
     total_steps: int | None = None
     """Agent steps to train in all (1 step = 4 frames); 10M for a new run; on --resume, the
@@ -51,16 +65,16 @@ class TrainConfig:
     """Games played side by side; the RL Zoo's (8 for PPO, 16 for A2C) when not given."""
     seed: int = 0
     """Seed of the network, the games and the sampling."""
-    device: str | None = None
+    device: DeviceName | None = None
     """auto (CUDA when present), cpu or cuda; auto for a new run, the run's own on --resume,
     when not given."""
-    protocol: str = "classic"
+    protocol: ProtocolName = "classic"
     """classic (no sticky actions, up to 30 no-op starts) or v5 (sticky actions 0.25)."""
     run_dir: Path | None = None
     """Folder of the run; runs/<game>-<algo>-<policy>-s<seed> when not given."""
     resume: Path | None = None
     """Continue the run in this folder from its last checkpoint, with its saved config."""
-    attention: str = DEFAULT_ATTENTION
+    attention: AttentionName = DEFAULT_ATTENTION
     """Attention design (ABN only): softmax (spatial-softmax heads that pool the features:
     the policy sees only what they weight), abn (Fukui et al.'s branch, 3x3 map conv),
     abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or mask

@@ -10,10 +10,10 @@ from tyro.conf import Positional
 
 from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
-from abnrl.explainers import EXPLAINERS
+from abnrl.explainers import EXPLAINERS, ExplainerName
 from abnrl.recording import EMULATOR_FPS, record_games
 from abnrl.run_dir import choose_checkpoint
-from abnrl.validation import check_at_least, check_device, check_output
+from abnrl.validation import DeviceName, check_at_least, check_device, check_output
 from agents.policy_network import policy_network
 from envs.games import FRAME_SKIP
 
@@ -26,10 +26,10 @@ class WatchConfig:
     """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
     pretrained: bool = False
     """Watch the ABN-PPO Breakout agent that ships with abnrl."""
-    explainer: str = "abn"
+    explainer: ExplainerName = "abn"
     """Heat map: abn (the agent's own attention map, any design), gradcam, guided-gradcam,
     smoothgrad, perturbation, or none."""
-    side_by_side: str | None = None
+    side_by_side: ExplainerName | None = None
     """A second explainer shown next to the first, e.g. gradcam."""
     episodes: int = 1
     """Games to play (each full game, all lives)."""
@@ -45,7 +45,7 @@ class WatchConfig:
     """The MP4 to write; attention.mp4 beside the checkpoint (or here for --pretrained)."""
     seed: int = 0
     """Seed of the games and of the action sampling."""
-    device: str = "auto"
+    device: DeviceName = "auto"
     """auto, cpu or cuda."""
 
 

@@ -18,12 +18,15 @@ the maps (by their spatial mean, by another frame's maps) through it.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from agents.attention.abn import BranchAttention
 from agents.attention.mask import MaskAttention
 from agents.attention.output import AttentionOutput, MapEdit
 from agents.attention.softmax import SpatialSoftmaxAttention
 
-ATTENTIONS = ("abn", "abn-groupnorm", "mask", "softmax")
+AttentionName = Literal["abn", "abn-groupnorm", "mask", "softmax"]
+ATTENTIONS: tuple[str, ...] = get_args(AttentionName)
 DEFAULT_ATTENTION = "softmax"
 """The design new agents get: the one whose maps the policy depends on (benchmarks/RESULTS.md,
 "Attention designs")."""

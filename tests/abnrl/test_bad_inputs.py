@@ -98,6 +98,12 @@ CASES = [
         lambda r, t: _edit_json(r / "config.json", n_envs="eight"),
     ),
     case(
+        "resume-config-unknown-choice",
+        "train --resume {run}",
+        "which is not one of ppo, a2c",
+        lambda r, t: _edit_json(r / "config.json", algo="dqn"),
+    ),
+    case(
         "resume-config-bool-as-number",
         "train --resume {run}",
         "seed",

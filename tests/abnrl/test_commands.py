@@ -106,7 +106,7 @@ def test_error_answers(trained_run, tmp_path):
     truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     one_sentence_exit_2(abnrl("eval", truncated, check=False), "not a readable checkpoint")
     one_sentence_exit_2(
-        abnrl("watch", trained_run, "--explainer", "lime", check=False), "Unknown explainer 'lime'"
+        abnrl("watch", trained_run, "--explainer", "lime", check=False), "invalid choice 'lime'"
     )
     one_sentence_exit_2(
         abnrl("watch", trained_run, "--out", tmp_path / "no" / "x.mp4", check=False),
