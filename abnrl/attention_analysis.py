@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agents.network import ABNActorCritic
+from agents.actor_critic import ABNActorCritic
 from envs import make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
 from vision.explain import (
@@ -340,8 +340,9 @@ def analyse(
     """Play ``episodes`` games with ``network`` and score each source's maps on sampled steps.
 
     Args:
-        network: the policy network (``agents.policy_network``); with attention of its own
-            for the ``attention`` sources, the dependence test and the map statistics.
+        network: the policy network (``agents.policy_view.policy_network``); with
+            attention of its own for the ``attention`` sources, the dependence test and
+            the map statistics.
         episodes: games played, seeds ``seed``, ``seed + 1``, ...
         every: score every ``every``-th agent step.
         max_steps_per_game: cap on a game's agent steps.

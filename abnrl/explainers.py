@@ -8,7 +8,7 @@ import numpy as np
 from torch import Tensor, nn
 
 from abnrl.errors import UserError
-from agents.network import ABNActorCritic
+from agents.actor_critic import ABNActorCritic
 from vision.explain import (
     ActionTarget,
     Explainer,

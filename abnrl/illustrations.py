@@ -15,7 +15,7 @@ from abnrl.recording import record_games
 from abnrl.run_dir import RunDir
 from abnrl.video import FrameComposer
 from agents.policy import ABNPolicy
-from agents.policy_network import policy_network
+from agents.policy_view import policy_network
 
 TENSORBOARD_ONLY = ("stdout", "log", "json", "csv")
 VIDEO_STRIDE = 4

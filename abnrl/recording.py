@@ -48,7 +48,7 @@ def record_games(
 
     Args:
         network: ``observations -> output`` with ``action_logits`` and ``value``
-            (``agents.policy_network.policy_network``).
+            (``agents.policy_view.policy_network``).
         game: the ALE game the network plays.
         out: the MP4 to write.
         protocol: the game protocol.

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from vision.overlay import Box, colormap_table, panel_boxes, panels
+from vision.overlay import PanelPlace, colormap_table, panel_places, panels
 
 SCALE = 2
 """Game frames (210x160) are shown at twice their size."""
@@ -151,7 +151,7 @@ class FrameComposer:
         self.frame = cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420).reshape(-1)
         """The composed frame: Y, Cb and Cr planes one after the other."""
         planes = _planes(self.frame, self.height, self.width)
-        _, boxes = panel_boxes(shapes, titled=True)
+        _, boxes = panel_places(shapes, titled=True)
         self._panels = [_panel_planes(planes, box) for box in boxes]
         self._frame_shape = frame_shape
         self._colours = [
@@ -231,7 +231,7 @@ def _planes(i420: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]
     )
 
 
-def _panel_planes(planes: Sequence[np.ndarray], box: Box) -> _PanelPlanes:
+def _panel_planes(planes: Sequence[np.ndarray], box: PanelPlace) -> _PanelPlanes:
     """A panel's views into the Y, Cb, Cr planes; its box must lie on even pixels."""
     if any(value % 2 for value in box):
         raise ValueError(f"Panel {box} does not fall on the 4:2:0 chroma grid.")

@@ -1,8 +1,8 @@
 """ABN policy networks for Atari and the on-policy algorithms that train them (on SB3)."""
 
 from agents.a2c import ABNA2C
+from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.factory import ALGORITHMS, HYPERPARAMETERS, N_ENVS, POLICIES, make_agent
-from agents.network import ABNActorCritic, ABNPolicyOutput
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 

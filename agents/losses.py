@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from agents.network import ABNPolicyOutput
+from agents.actor_critic import ABNPolicyOutput
 
 
 def attention_branch_loss(

@@ -18,8 +18,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
+from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
-from agents.network import ABNActorCritic, ABNPolicyOutput
 
 # Observations the backbones read: 4 stacked frames of 84x84 pixels, channels first.
 OBSERVATION_SHAPE = (4, 84, 84)

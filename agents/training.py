@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
+from agents.actor_critic import ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
 from agents.losses import attention_branch_loss, map_entropy
-from agents.network import ABNPolicyOutput
 from agents.policy import ABNPolicy
 from agents.safe_loading import AgentFile, safe_custom_objects
 

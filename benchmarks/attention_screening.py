@@ -24,9 +24,9 @@ import torch
 from abnrl.attention_analysis import ATTENTION, analyse, default_sources, summarise
 from abnrl.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
+from agents.actor_critic import ABNActorCritic
 from agents.distill import distill
-from agents.network import ABNActorCritic
-from agents.policy_network import policy_network
+from agents.policy_view import policy_network
 from envs import make_vec_env
 from vision.files import write_json_atomic, write_text_atomic
 

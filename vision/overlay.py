@@ -103,7 +103,7 @@ def overlay(
     return cv2.addWeighted(colorize(values, colormap), alpha, rgb, 1.0 - alpha, 0.0)
 
 
-class Box(NamedTuple):
+class PanelPlace(NamedTuple):
     """Where a panel sits on the canvas, in pixels."""
 
     top: int
@@ -112,15 +112,15 @@ class Box(NamedTuple):
     width: int
 
 
-def panel_boxes(
+def panel_places(
     shapes: Sequence[tuple[int, ...]], *, titled: bool, gap: int = 4, title_height: int = 20
-) -> tuple[tuple[int, int], list[Box]]:
+) -> tuple[tuple[int, int], list[PanelPlace]]:
     """The layout of ``panels``: the canvas (height, width) and each panel's box."""
     band = title_height if titled else 0
     height = max(shape[0] for shape in shapes)
     boxes, left = [], 0
     for shape in shapes:
-        boxes.append(Box(band + (height - shape[0]) // 2, left, shape[0], shape[1]))
+        boxes.append(PanelPlace(band + (height - shape[0]) // 2, left, shape[0], shape[1]))
         left += shape[1] + gap
     return (band + height, left - gap), boxes
 
@@ -150,7 +150,7 @@ def panels(
         raise ValueError("panels needs at least one image.")
     if titles is not None and len(titles) != len(rgbs):
         raise ValueError(f"Got {len(titles)} titles for {len(rgbs)} panels.")
-    size, boxes = panel_boxes(
+    size, boxes = panel_places(
         [rgb.shape for rgb in rgbs], titled=titles is not None, gap=gap, title_height=title_height
     )
     canvas = np.full((*size, 3), background, dtype=np.uint8)

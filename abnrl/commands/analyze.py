@@ -31,7 +31,7 @@ from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
 from abnrl.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
-from agents.policy_network import policy_network
+from agents.policy_view import policy_network
 from vision.files import write_json_atomic, write_text_atomic
 
 SOURCE_NAMES = {

@@ -14,7 +14,7 @@ from abnrl.explainers import EXPLAINERS, ExplainerName
 from abnrl.recording import EMULATOR_FPS, record_games
 from abnrl.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
-from agents.policy_network import policy_network
+from agents.policy_view import policy_network
 from envs.games import FRAME_SKIP
 
 

@@ -20,7 +20,7 @@ from abnrl.attention_report import attention_table, examples_figure, metrics_tab
 from abnrl.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
 from agents import ABNActorCritic
-from agents.policy_network import policy_network
+from agents.policy_view import policy_network
 from tests.abnrl.cli import abnrl
 
 
