@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 
 class AtomicFile:
@@ -39,20 +39,18 @@ class AtomicFile:
             os.chmod(self.tmp, 0o666 & ~_umask())
             os.replace(self.tmp, self.path)
         except OSError as error:
-            self.discard()
-            named = self.as_users(error)
-            if named is error:
-                raise
-            raise named from error
+            self.abandon(error)
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)
 
-    def as_users(self, error: OSError) -> OSError:
-        """``error`` naming the file the user asked for rather than its temporary name."""
-        if error.filename not in (None, str(self.tmp)):
-            return error
-        return OSError(error.errno, error.strerror, str(self.path))
+    def abandon(self, error: BaseException) -> NoReturn:
+        """Remove the temporary file and raise ``error``; an OSError about the temporary
+        file names the file the user asked for instead."""
+        self.discard()
+        if isinstance(error, OSError) and error.filename in (None, str(self.tmp)):
+            raise OSError(error.errno, error.strerror, str(self.path)) from error
+        raise error
 
 
 @contextmanager
@@ -61,15 +59,8 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     target = AtomicFile(path, suffix)
     try:
         yield target.tmp
-    except OSError as error:
-        target.discard()
-        named = target.as_users(error)
-        if named is error:
-            raise
-        raise named from error
-    except BaseException:
-        target.discard()
-        raise
+    except BaseException as error:
+        target.abandon(error)
     target.commit()
 
 
