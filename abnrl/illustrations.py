@@ -8,9 +8,11 @@ import itertools
 import numpy as np
 from PIL import Image as PILImage
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image, TensorBoardOutputFormat
 from tensorboard.compat.proto.summary_pb2 import Summary
 
+from abnrl.monitor import TrainingMonitor
 from abnrl.recording import record_games
 from abnrl.run_dir import RunDir
 from abnrl.video import FrameComposer
@@ -20,6 +22,33 @@ from agents.policy_view import policy_network
 TENSORBOARD_ONLY = ("stdout", "log", "json", "csv")
 VIDEO_STRIDE = 4
 """TensorBoard gets every 4th recorded frame (30 fps video: 7.5 fps), at half size."""
+
+
+class AttentionVideos(BaseCallback):
+    """After each evaluation of ``monitor`` (placed before this callback in a
+    ``CallbackList``), records the agent's attention (``record_attention``)."""
+
+    def __init__(
+        self, monitor: TrainingMonitor, *, game: str, protocol: str, run_dir: RunDir, frames: int
+    ) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.game, self.protocol, self.run_dir, self.frames = game, protocol, run_dir, frames
+        self.recorded = 0
+
+    def _record_if_evaluated(self) -> None:
+        if self.monitor.evaluations > self.recorded:
+            self.recorded = self.monitor.evaluations
+            record_attention(self.model, self.game, self.protocol, self.run_dir, self.frames)
+
+    def _on_rollout_start(self) -> None:
+        self._record_if_evaluated()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        self._record_if_evaluated()
 
 
 def record_attention(

@@ -70,7 +70,6 @@ class TrainingMonitor(BaseCallback):
         time_limit_s: stop after this many seconds (None: no limit).
         stop_at: stop at this many agent steps, before ``total_steps`` (None: no limit).
         best_score: the best evaluation mean of the run so far.
-        illustrate: called after each evaluation (records an attention video).
         show_progress: draw a progress bar.
     """
 
@@ -87,7 +86,6 @@ class TrainingMonitor(BaseCallback):
         time_limit_s: float | None = None,
         stop_at: int | None = None,
         best_score: float = -np.inf,
-        illustrate: Callable[[], None] | None = None,
         show_progress: bool = True,
     ) -> None:
         super().__init__()
@@ -101,9 +99,10 @@ class TrainingMonitor(BaseCallback):
         self.time_limit_s = time_limit_s
         self.stop_at = stop_at
         self.best_score = best_score
-        self.illustrate = illustrate
         self.show_progress = show_progress
         self.stop_requested: str | None = None
+        self.evaluations = 0
+        """Evaluations run so far in this session (callbacks after this one watch it)."""
 
     def _on_training_start(self) -> None:
         self.started = self.last_time = time.time()
@@ -179,6 +178,7 @@ class TrainingMonitor(BaseCallback):
 
     def _run_evaluation(self) -> None:
         result = self.evaluate()
+        self.evaluations += 1
         summary = result.summary()
         append_row(
             self.evaluations_csv,
@@ -194,8 +194,6 @@ class TrainingMonitor(BaseCallback):
         if summary["mean"] > self.best_score:
             self.best_score = summary["mean"]
             self.checkpoint("best")
-        if self.illustrate is not None:
-            self.illustrate()
 
     def _on_training_end(self) -> None:
         if self.stop_requested is None:  # learn() ran to its end, after an update

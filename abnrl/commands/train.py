@@ -12,13 +12,14 @@ from pathlib import Path
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
 from abnrl.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.errors import UserError
 from abnrl.evaluation import evaluate
-from abnrl.illustrations import record_attention
+from abnrl.illustrations import AttentionVideos
 from abnrl.monitor import TrainingMonitor, keep_rows_through
 from abnrl.run_dir import RunDir
 from abnrl.validation import (
@@ -338,9 +339,6 @@ def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, d
             seed=10_000 + model.num_timesteps,
         )
 
-    def illustrate() -> None:
-        record_attention(model, config.game, config.protocol, run_dir, config.video_frames)
-
     monitor = TrainingMonitor(
         total_steps=config.total_steps,
         progress_csv=run_dir.progress,
@@ -352,9 +350,18 @@ def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, d
         time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
         stop_at=config.stop_at,
         best_score=_best_score(run_dir.evaluations),
-        illustrate=illustrate if config.video_frames > 0 else None,
         show_progress=config.progress,
     )
+    callbacks: list[BaseCallback] = [monitor]
+    if config.video_frames > 0:
+        videos = AttentionVideos(
+            monitor,
+            game=config.game,
+            protocol=config.protocol,
+            run_dir=run_dir,
+            frames=config.video_frames,
+        )
+        callbacks.append(videos)
     # learn() gets the whole schedule's remainder; the monitor stops at --stop-at.
     remaining = config.total_steps - model.num_timesteps
     if config.stop_at is not None and model.num_timesteps >= config.stop_at:
@@ -364,7 +371,7 @@ def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, d
         try:
             model.learn(
                 remaining,
-                callback=monitor,
+                callback=CallbackList(callbacks),
                 reset_num_timesteps=resumed is None,
                 progress_bar=False,
             )
