@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import TypeAlias, TypedDict
 from urllib.parse import urlparse
 
 import torch
@@ -17,7 +17,7 @@ from torchvision.models import WeightsEnum
 from vision.models.abn import ABN_MAPS, ABNMap, StageSplit, attention_branch_network
 from vision.norm import NORM_KINDS, NormFactory, convert_batchnorm, make_norm
 
-Weights = str | WeightsEnum | None
+Weights: TypeAlias = str | WeightsEnum | None
 
 
 class BuildOptions(TypedDict, total=False):
