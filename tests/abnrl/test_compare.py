@@ -1,6 +1,7 @@
 """``abnrl compare``: rliable's figures on made-up runs, cross-checked against rliable."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -125,3 +126,9 @@ def test_report_of_a_sweep_dir_compares_its_trials(tmp_path):
     assert "Probability of improvement" in page and "policy=abn" in page
     assert "<b>cnn</b>" not in page and "&lt;b&gt;cnn&lt;/b&gt;" in page
     assert page.count("data:image/png;base64,") == 2
+
+
+def test_without_rliable_compare_says_how_to_get_it(monkeypatch, runs):
+    monkeypatch.setitem(sys.modules, "rliable", None)
+    with pytest.raises(UserError, match=r"pip install 'abnrl\[compare\]'"):
+        compare(group_runs(find_runs([runs])), reps=100)

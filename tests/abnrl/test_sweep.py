@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -130,3 +131,13 @@ def test_a_retried_trial_keeps_its_stop_step(tmp_path):
 def test_a_bad_grid_is_one_sentence(grid, seeds, message):
     with pytest.raises(UserError, match=message):
         plan_trials(parse_grid(grid), seeds)
+
+
+def test_without_ray_the_sweep_says_how_to_get_it(monkeypatch, tmp_path):
+    from abnrl.sweep import run_sweep
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])
+    with pytest.raises(UserError, match=r"pip install 'abnrl\[sweep\]'"):
+        run_sweep(tmp_path, [trial], address=None, cpus_per_trial=1, gpus_per_trial=0,
+                  max_retries=0, report=print)  # fmt: skip
