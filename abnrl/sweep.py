@@ -121,6 +121,7 @@ def run_sweep(
     try:
         if gpus_per_trial is None:  # one GPU per trial where the cluster has GPUs
             gpus_per_trial = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+        _check_fits(ray, {"CPU": cpus_per_trial, "GPU": gpus_per_trial})
         task = ray.remote(run_trial)
         resources = {"num_cpus": cpus_per_trial, "num_gpus": gpus_per_trial}
         threads = max(1, int(cpus_per_trial))
@@ -137,6 +138,19 @@ def run_sweep(
     finally:
         ray.shutdown()
     return outcomes
+
+
+def _check_fits(ray, needs: dict[str, float]) -> None:
+    """Refuse a trial no node can hold (Ray would wait for such a node forever)."""
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    for resource, amount in needs.items():
+        largest = max((node.get(resource, 0) for node in nodes), default=0)
+        if amount > largest:
+            flag = f"--{resource.lower()}s-per-trial"
+            raise UserError(
+                f"{flag} {amount:g}: no node of the cluster has that many {resource}s "
+                f"(the largest has {largest:g})."
+            )
 
 
 def _outcome(ray, trial: Trial, ref) -> Outcome:

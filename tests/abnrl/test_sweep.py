@@ -99,6 +99,13 @@ def test_without_an_address_the_sweep_starts_ray_on_this_machine(tmp_path):
     assert saved_steps(RunDir(tmp_path / "trials" / "seed-3")) == 128
 
 
+def test_a_trial_larger_than_any_node_is_refused(cluster, tmp_path):
+    result = abnrl("sweep", tmp_path, "--address", cluster.address, "--cpus-per-trial", 4,
+                   "--grid", "total-steps=128", check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "--cpus-per-trial 4: no node of the cluster has that many CPUs" in result.stderr
+
+
 def test_the_grid_is_every_combination_times_the_seeds():
     axes = parse_grid(["policy=abn,cnn", "total-steps=300000", "attention=softmax,mask"])
     trials = plan_trials(axes, [0, 1, 2])
