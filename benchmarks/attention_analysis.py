@@ -1,7 +1,7 @@
 """What the shipped agent's attention shows, measured against the game's objects.
 
 ``abnrl analyze --pretrained`` with every map source, run as a benchmark: the
-machine is recorded beside the results. See ``abnrl.attention_analysis`` for the
+machine is recorded beside the results. See ``abnrl.analysis.attention`` for the
 metrics.
 
     .venv/bin/python benchmarks/attention_analysis.py --threads 1

@@ -2,7 +2,7 @@
 
 Each candidate design is a student network that learns the shipped agent's policy
 with DAgger (``agents.distill``: the student plays, the teacher labels) for the same
-wall-clock budget; then ``abnrl.attention_analysis`` plays games with each student
+wall-clock budget; then ``abnrl.analysis.attention`` plays games with each student
 and measures its own map: pointing game on the ball and the paddle (RAM ground
 truth), mass near the ball, deletion AUC and dependence (how often the top action
 changes when the map is replaced by its spatial mean). A proxy: the decision rests
@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import torch
 
-from abnrl.attention_analysis import ATTENTION, analyse, default_sources, summarise
-from abnrl.checkpoints import load_checkpoint
+from abnrl.analysis.attention import ATTENTION, analyse, default_sources, summarise
+from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
 from agents.actor_critic import ABNActorCritic
 from agents.distill import distill

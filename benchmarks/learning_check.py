@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from abnrl.checkpoints import load_checkpoint
-from abnrl.commands.train import DEFAULT_TOTAL_STEPS, TrainConfig
-from abnrl.commands.train import run as train
-from abnrl.evaluation import evaluate
-from abnrl.plots import plot_learning_curves
-from abnrl.run_dir import RunDir
+from abnrl.training.checkpoints import load_checkpoint
+from abnrl.training.config import DEFAULT_TOTAL_STEPS, TrainConfig
+from abnrl.training.trainer import run as train
+from abnrl.training.evaluation import evaluate
+from abnrl.media.plots import plot_learning_curves
+from abnrl.training.run_dir import RunDir
 
 
 class RandomAgent:

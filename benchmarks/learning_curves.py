@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from abnrl.plots import plot_learning_curves, read_curve
-from abnrl.run_dir import RunDir
+from abnrl.media.plots import plot_learning_curves, read_curve
+from abnrl.training.run_dir import RunDir
 
 ANCHORS = {"RL Zoo PPO": (10_000_000, 398), "CleanRL PPO": (10_000_000, 415)}
 """Published PPO scores on Breakout after 10M agent steps."""

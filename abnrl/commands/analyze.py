@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.attention_analysis import (
+from abnrl.analysis.attention import (
     ATTENTION,
     GRADCAM,
     PERTURBATION,
@@ -20,16 +20,16 @@ from abnrl.attention_analysis import (
     has_attention,
     summarise,
 )
-from abnrl.attention_report import (
+from abnrl.analysis.attention_report import (
     attention_table,
     examples_figure,
     metrics_table,
     plot_metrics,
     save_png,
 )
-from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
-from abnrl.run_dir import choose_checkpoint
+from abnrl.training.checkpoints import check_actions, load_checkpoint
+from abnrl.training.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
 from agents.policy_view import policy_network
 from vision.files import write_json_atomic, write_text_atomic

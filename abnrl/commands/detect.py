@@ -16,7 +16,7 @@ import numpy as np
 from tyro.conf import Positional
 
 from abnrl.errors import UserError
-from abnrl.images import check_images, read_rgb
+from abnrl.media.images import check_images, read_rgb
 from abnrl.validation import parse_device
 from vision.detection import load_detector, predict, to_tensor
 from vision.detection.draw import draw_detections

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
-from abnrl.evaluation import evaluate
-from abnrl.run_dir import choose_checkpoint
+from abnrl.training.checkpoints import check_actions, load_checkpoint
+from abnrl.training.evaluation import evaluate
+from abnrl.training.run_dir import choose_checkpoint
 from abnrl.validation import (
     DeviceName,
     check_at_least,

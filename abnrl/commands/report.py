@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.comparison import compare, figures, find_runs, group_runs, summary_tables
+from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
 from abnrl.errors import UserError
-from abnrl.plots import learning_curves_png
-from abnrl.run_dir import RunDir
+from abnrl.media.plots import learning_curves_png
+from abnrl.training.run_dir import RunDir
 from abnrl.validation import check_output
 from vision.files import write_text_atomic
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.sweep import Outcome, run_sweep
-from abnrl.sweep_plan import parse_grid, plan_trials, save_plan
+from abnrl.sweeps.plan import parse_grid, plan_trials, save_plan
+from abnrl.sweeps.runner import Outcome, run_sweep
 from abnrl.validation import check_at_least
 
 

@@ -24,7 +24,7 @@ from torchvision.transforms import functional as TF
 from tyro.conf import Positional
 
 from abnrl.errors import UserError
-from abnrl.images import check_images, read_rgb
+from abnrl.media.images import check_images, read_rgb
 from abnrl.validation import check_at_least, parse_device
 from vision.checkpoint import TrainedModel, load_trained
 from vision.explain import (

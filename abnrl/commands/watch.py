@@ -8,11 +8,11 @@ from pathlib import Path
 import torch
 from tyro.conf import Positional
 
-from abnrl.checkpoints import check_actions, load_checkpoint
 from abnrl.errors import UserError
-from abnrl.explainers import EXPLAINERS, ExplainerName
-from abnrl.recording import EMULATOR_FPS, record_games
-from abnrl.run_dir import choose_checkpoint
+from abnrl.media.explainers import EXPLAINERS, ExplainerName
+from abnrl.media.recording import EMULATOR_FPS, record_games
+from abnrl.training.checkpoints import check_actions, load_checkpoint
+from abnrl.training.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
 from agents.policy_view import policy_network
 from envs.games import FRAME_SKIP

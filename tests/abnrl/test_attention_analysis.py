@@ -1,11 +1,11 @@
-"""``abnrl.attention_analysis`` and ``abnrl analyze``: short games, real agents."""
+"""``abnrl.analysis.attention`` and ``abnrl analyze``: short games, real agents."""
 
 import json
 
 import pytest
 import torch
 
-from abnrl.attention_analysis import (
+from abnrl.analysis.attention import (
     ATTENTION,
     DEPENDENCE,
     METRICS,
@@ -16,8 +16,8 @@ from abnrl.attention_analysis import (
     head_source,
     summarise,
 )
-from abnrl.attention_report import attention_table, examples_figure, metrics_table
-from abnrl.checkpoints import load_checkpoint
+from abnrl.analysis.attention_report import attention_table, examples_figure, metrics_table
+from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
 from agents import ABNActorCritic
 from agents.policy_view import policy_network

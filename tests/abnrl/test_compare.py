@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from abnrl.comparison import compare, find_runs, group_runs
+from abnrl.analysis.comparison import compare, find_runs, group_runs
 from abnrl.errors import UserError
 from tests.abnrl.cli import abnrl
 

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from gymnasium.spaces import Discrete
 
-from abnrl.checkpoints import load_checkpoint
-from abnrl.evaluation import GREEDY_EPSILON, evaluate, with_random_actions
+from abnrl.training.checkpoints import load_checkpoint
+from abnrl.training.evaluation import evaluate
 
 
 class NeverFires:
@@ -21,14 +21,6 @@ def test_deterministic_play_finishes_a_game_that_greedy_play_would_stall():
     result = evaluate(NeverFires(), "breakout", episodes=2, n_envs=2, deterministic=True)
     cap = 108_000 // 4
     assert len(result.scores) == 2 and max(result.lengths) < cap / 4
-
-
-def test_random_actions_replace_about_epsilon_of_the_greedy_ones():
-    greedy = np.zeros(100_000, dtype=np.int64)
-    played = with_random_actions(greedy, 4, np.random.default_rng(0))
-    changed = np.mean(played != greedy)  # a random action is the greedy one 1 time in 4
-    assert abs(changed - GREEDY_EPSILON * 3 / 4) < 0.005
-    assert set(np.unique(played)) == {0, 1, 2, 3}
 
 
 def test_an_evaluation_repeats_exactly_and_leaves_the_callers_random_stream(trained_run):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from abnrl.errors import UserError
-from abnrl.run_dir import RunDir
-from abnrl.sweep_plan import parse_grid, plan_trials, saved_steps
+from abnrl.training.run_dir import RunDir
+from abnrl.sweeps.plan import parse_grid, plan_trials, saved_steps
 from tests.abnrl.cli import abnrl, cli_process
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
@@ -141,7 +141,7 @@ def test_a_bad_grid_is_one_sentence(grid, seeds, message):
 
 
 def test_without_ray_the_sweep_says_how_to_get_it(monkeypatch, tmp_path):
-    from abnrl.sweep import run_sweep
+    from abnrl.sweeps.runner import run_sweep
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from abnrl.mp4 import VideoWriter
-from abnrl.video import HEAT_ALPHA, INFO_WIDTH, PEAK_RADIUS, SCALE, FrameComposer
+from abnrl.media.mp4 import VideoWriter
+from abnrl.media.video import HEAT_ALPHA, INFO_WIDTH, PEAK_RADIUS, SCALE, FrameComposer
 from vision.overlay import colorize
 
 

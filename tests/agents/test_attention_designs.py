@@ -5,7 +5,7 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from abnrl.checkpoints import load_checkpoint
+from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy
 from agents.attention import ATTENTIONS

@@ -12,6 +12,7 @@ from abnrl.commands import detect, detect_train
 from abnrl.errors import UserError
 from vision.detection import (
     DetectorSpec,
+    load_detector,
     read_checkpoint,
     save_detector,
     shapes_detection_dataset,
@@ -74,6 +75,14 @@ def test_training_refuses_to_overwrite_or_mix_runs(trained, tmp_path):
         detect_train.run(tiny_config(tmp_path, detector="ssd300"))
     with pytest.raises(UserError, match="--coco-dir"):
         detect_train.run(tiny_config(tmp_path, dataset="coco"))
+
+
+def test_a_checkpoint_with_the_former_format_tag_still_loads(trained, tmp_path):
+    state = read_checkpoint(trained.out_dir / "last.pt")
+    assert state["format"] == "abnrl.vision.detector/1"
+    torch.save({**state, "format": "abnrl-detector-1"}, tmp_path / "old.pt")
+    model, spec = load_detector(tmp_path / "old.pt")
+    assert spec.name == "faster_rcnn" and not model.training
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from vision.checkpoint import damaged_checkpoint, save_atomically
 from vision.detection.data import DetectionDataset, collate
 from vision.models.detection import FRAME_MAX_SIZE, FRAME_MIN_SIZE, build_detector
 
-CHECKPOINT_FORMAT = "abnrl-detector-1"
+CHECKPOINT_FORMAT = "abnrl.vision.detector/1"
+READABLE_FORMATS = (CHECKPOINT_FORMAT, "abnrl-detector-1")  # the second: the tag until 2026-11
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # a corrupt or foreign file: pickle, zip and torch errors alike
         raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
         raise ValueError(f"{path} is not a detector checkpoint of abnrl vision detect-train.")
     return state
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from agents.greedy import with_random_actions
 from envs import make_vec_env
 
 
@@ -38,20 +39,6 @@ class EvalResult:
         return {**asdict(self), "summary": self.summary()}
 
 
-GREEDY_EPSILON = 0.05
-"""Deterministic play takes the most probable action except, with this probability, a
-random one (the epsilon-greedy evaluation of Mnih et al., 2015): a greedy policy that
-never presses FIRE on a still screen would otherwise stall its game until the frame cap."""
-
-
-def with_random_actions(
-    actions: np.ndarray, n_actions: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``actions`` with each replaced, with probability ``GREEDY_EPSILON``, by a random one."""
-    chance = rng.random(actions.shape) < GREEDY_EPSILON
-    return np.where(chance, rng.integers(n_actions, size=actions.shape), actions)
-
-
 def evaluate(
     model: BaseAlgorithm,
     game: str,
@@ -76,7 +63,7 @@ def evaluate(
             seed ``seed + i`` and plays its share of the games one after another; the
             policy's sampling and the epsilon-greedy draws are seeded with ``seed``.
         deterministic: take the most probable action instead of sampling one (with
-            ``GREEDY_EPSILON``).
+            ``agents.greedy.GREEDY_EPSILON``).
         n_envs: games played side by side.
     """
     n_envs = max(1, min(n_envs, episodes))

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from abnrl.commands import train
+from abnrl.training.trainer import run as train
 from abnrl.errors import UserError
-from abnrl.run_dir import RunDir
-from abnrl.sweep_plan import Trial, saved_steps
+from abnrl.sweeps.plan import Trial, saved_steps
+from abnrl.training.run_dir import RunDir
 
 
 @dataclass
@@ -51,7 +51,7 @@ def run_trial(sweep_dir: str, trial: Trial, threads: int) -> dict:
             config = trial.train_config(root, threads)
         else:
             config = trial.resume_config(root, threads)
-        exit_code = train.run(config)
+        exit_code = train(config)
         return {"exit_code": exit_code, "error": "", "steps": saved_steps(run_dir)}
     except UserError as error:
         return {"exit_code": 2, "error": str(error), "steps": None}

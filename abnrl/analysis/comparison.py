@@ -19,8 +19,8 @@ import numpy as np
 import scipy.stats
 
 from abnrl.errors import UserError
-from abnrl.plots import aggregates_png, confidence_curves_png
-from abnrl.run_dir import RunDir
+from abnrl.media.plots import aggregates_png, confidence_curves_png
+from abnrl.training.run_dir import RunDir
 from envs import REFERENCE_SCORES
 
 # Config fields that do not make runs different agents (the seed makes them repeats).

@@ -12,7 +12,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
-from abnrl.evaluation import EvalResult
+from abnrl.training.evaluation import EvalResult
 from vision.files import write_atomic
 
 # Logged by the algorithms' train(): read back at the end of the next rollout.

@@ -12,10 +12,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image, TensorBoardOutputFormat
 from tensorboard.compat.proto.summary_pb2 import Summary
 
-from abnrl.monitor import TrainingMonitor
-from abnrl.recording import record_games
-from abnrl.run_dir import RunDir
-from abnrl.video import FrameComposer
+from abnrl.media.recording import record_games
+from abnrl.media.video import FrameComposer
+from abnrl.training.monitor import TrainingMonitor
+from abnrl.training.run_dir import RunDir
 from agents.policy import ABNPolicy
 from agents.policy_view import policy_network
 

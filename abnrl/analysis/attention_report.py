@@ -9,7 +9,7 @@ import cv2
 import matplotlib
 import numpy as np
 
-from abnrl.attention_analysis import TOP_CELLS, Example
+from abnrl.analysis.attention import TOP_CELLS, Example
 from vision.files import write_atomic
 from vision.overlay import overlay, panels
 

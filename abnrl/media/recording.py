@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from abnrl.evaluation import with_random_actions
-from abnrl.explainers import PolicyExplainer
-from abnrl.mp4 import VideoWriter
-from abnrl.video import SCALE, FrameComposer, info_panel
+from abnrl.media.explainers import PolicyExplainer
+from abnrl.media.mp4 import VideoWriter
+from abnrl.media.video import SCALE, FrameComposer, info_panel
+from agents.greedy import with_random_actions
 from envs import make_env
 
 EMULATOR_FPS = 60
@@ -52,12 +52,12 @@ def record_games(
         game: the ALE game the network plays.
         out: the MP4 to write.
         protocol: the game protocol.
-        explainers: heat maps to show (``abnrl.explainers.EXPLAINERS`` without "none").
+        explainers: heat maps to show (``abnrl.media.explainers.EXPLAINERS`` without "none").
         episodes: games to play.
         max_frames: stop after this many emulator frames.
         fps: 60 keeps every emulator frame, 30 every second one.
         deterministic: take the most probable action instead of sampling (with
-            ``abnrl.evaluation.GREEDY_EPSILON``).
+            ``agents.greedy.GREEDY_EPSILON``).
         seed: seed of the games and of the action sampling.
         on_frame: called after every frame written with the composer, whose
             ``rgb()`` is that frame (e.g. to log it).

@@ -1,0 +1,187 @@
+"""What ``abnrl train`` trains: its flags, their checks, and the full config of a run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from abnrl.errors import UserError
+from abnrl.training.run_dir import RunDir
+from abnrl.validation import (
+    DeviceName,
+    check_at_least,
+    check_choice,
+    check_device,
+    typed_config,
+)
+from agents import ALGORITHMS, N_ENVS, POLICIES
+from agents.attention import (
+    ATTENTIONS,
+    DEFAULT_ATTENTION,
+    DEFAULT_HEADS,
+    LEGACY_ATTENTION,
+    AttentionName,
+)
+from agents.backbones import BACKBONES, MAP_SIZES, BackboneName
+from agents.factory import AlgorithmName, PolicyName
+from envs import PROTOCOLS, normalize_game
+from envs.games import ProtocolName
+
+DEFAULT_TOTAL_STEPS = 10_000_000
+
+
+@dataclass
+class TrainConfig:
+    """Train an agent (ABN-PPO by default) on an Atari game."""
+
+    game: str = "breakout"
+    """ALE game, e.g. breakout."""
+    algo: AlgorithmName = "ppo"
+    """ppo or a2c."""
+    policy: PolicyName = "abn"
+    """abn (Attention Branch Network policy) or cnn (SB3's stock Nature-CNN policy)."""
+    backbone: BackboneName = "nature"
+    """ABN backbone: nature (Nature CNN, 9x9 attention map) or impala (21x21 map)."""
+    total_steps: int | None = None
+    """Agent steps to train in all (1 step = 4 frames); 10M for a new run; on --resume, the
+    run's own unless given."""
+    n_envs: int | None = None
+    """Games played side by side; the RL Zoo's (8 for PPO, 16 for A2C) when not given."""
+    seed: int = 0
+    """Seed of the network, the games and the sampling."""
+    device: DeviceName | None = None
+    """auto (CUDA when present), cpu or cuda; auto for a new run, the run's own on --resume,
+    when not given."""
+    protocol: ProtocolName = "classic"
+    """classic (no sticky actions, up to 30 no-op starts) or v5 (sticky actions 0.25)."""
+    run_dir: Path | None = None
+    """Folder of the run; runs/<game>-<algo>-<policy>-s<seed> when not given."""
+    resume: Path | None = None
+    """Continue the run in this folder from its last checkpoint, with its saved config."""
+    attention: AttentionName = DEFAULT_ATTENTION
+    """Attention design (ABN only): softmax (spatial-softmax heads that pool the features:
+    the policy sees only what they weight), abn (Fukui et al.'s branch, 3x3 map conv),
+    abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or mask
+    (Mask-Attention A3C's sigmoid masks)."""
+    map_size: int | None = None
+    """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
+    Nature CNN, 21 for IMPALA; the backbone's first when not given."""
+    attention_heads: int = DEFAULT_HEADS
+    """Attention heads of the softmax design, each with its own map."""
+    attention_coef: float = 1.0
+    """Weight of the attention branch's loss (abn designs only)."""
+    map_entropy_coef: float = 0.0
+    """Weight of the attention maps' normalized entropy in the loss (ABN only; > 0 sharpens)."""
+    n_steps: int | None = None
+    """Rollout length per env between updates; the RL Zoo's when not given."""
+    batch_size: int | None = None
+    """PPO minibatch size; the RL Zoo's (256) when not given."""
+    checkpoint_every: int = 100_000
+    """Agent steps between checkpoints (one is also written at the end, on SIGTERM and on the
+    first Ctrl-C, after the update under way; a second Ctrl-C quits without saving)."""
+    eval_every: int = 250_000
+    """Agent steps between evaluations on separate games (0: none)."""
+    eval_episodes: int = 10
+    """Full games per evaluation during training."""
+    video_frames: int = 600
+    """Emulator frames of the attention video recorded after each evaluation into
+    videos/ and TensorBoard (0: none)."""
+    time_limit_min: float | None = None
+    """Stop cleanly, with a checkpoint, after this many minutes (on --resume: this session's)."""
+    stop_at: int | None = None
+    """Stop cleanly, with a checkpoint, at this many agent steps; the learning-rate and clip
+    schedules still span --total-steps (e.g. the first 1M steps of a 10M run). Not kept
+    for --resume."""
+    threads: int | None = None
+    """CPU threads for the emulators and torch; 0 uses every core; 0 for a new run, the
+    run's own on --resume, when not given."""
+    progress: bool = True
+    """Show a progress bar."""
+
+
+# Fields a --resume may change; all others come from the run's saved config.
+RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
+
+
+# Smallest value of each numeric flag (None: not given).
+MINIMUMS = {
+    "total_steps": 1,
+    "stop_at": 1,
+    "n_envs": 1,
+    "n_steps": 1,
+    "batch_size": 1,
+    "attention_heads": 1,
+    "checkpoint_every": 1,
+    "eval_every": 0,
+    "eval_episodes": 1,
+    "video_frames": 0,
+    "time_limit_min": 0,
+    "threads": 0,
+    "attention_coef": 0,
+    "map_entropy_coef": 0,
+}
+
+
+def validate(config: TrainConfig) -> None:
+    choices = {
+        "algo": ALGORITHMS,
+        "policy": POLICIES,
+        "backbone": tuple(BACKBONES),
+        "attention": ATTENTIONS,
+        "protocol": tuple(PROTOCOLS),
+    }
+    for name, allowed in choices.items():
+        check_choice(name, getattr(config, name), allowed)
+    check_device(config.device)
+    try:
+        config.game = normalize_game(config.game)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    sizes = MAP_SIZES[config.backbone]
+    if config.map_size is not None and config.map_size not in sizes:
+        raise UserError(
+            f"The {config.backbone} backbone has attention maps of side "
+            f"{' or '.join(map(str, sizes))}, not {config.map_size}."
+        )
+    check_at_least(config, MINIMUMS)
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """The full config of a new run: every default filled in."""
+    config = replace(config, device=config.device or "auto", threads=config.threads or 0)
+    validate(config)
+    run_dir = config.run_dir or Path("runs") / (
+        f"{config.game}-{config.algo}-{config.policy}-s{config.seed}"
+    )
+    return replace(
+        config,
+        run_dir=run_dir,
+        resume=None,
+        total_steps=config.total_steps or DEFAULT_TOTAL_STEPS,
+        n_envs=config.n_envs or N_ENVS[config.algo],
+    )
+
+
+def load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
+    path = RunDir(run_dir).config
+    if not path.is_file():
+        raise UserError(f"{run_dir} is not a run dir ({path.name} is missing).")
+    try:
+        saved = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path} is not a readable run config (not JSON).") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{path} is not a readable run config (not a JSON object).")
+    # Fields added since the run started take their defaults.
+    config = typed_config(TrainConfig, saved, path)
+    if "attention" not in saved:  # runs from before the designs had this one
+        config.attention = LEGACY_ATTENTION
+    config.run_dir = run_dir
+    config.stop_at = None
+    for name in RESUME_OVERRIDES:
+        value = getattr(overrides, name)
+        if value is not None:  # given (progress, a display choice, always is)
+            setattr(config, name, value)
+    validate(config)
+    return config

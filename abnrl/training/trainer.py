@@ -1,0 +1,219 @@
+"""Train an agent in a run dir: new or resumed, with logs, checkpoints, evaluations and
+attention videos; stops cleanly on SIGTERM, Ctrl-C, a time limit or --stop-at."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from torch.utils.tensorboard import SummaryWriter
+
+from abnrl.errors import UserError
+from abnrl.training.attention_videos import AttentionVideos
+from abnrl.training.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
+from abnrl.training.config import TrainConfig, load_saved_config, resolve
+from abnrl.training.evaluation import evaluate
+from abnrl.training.monitor import TrainingMonitor, keep_rows_through
+from abnrl.training.run_dir import RunDir
+from agents import make_agent
+from agents.training import AttentionBranchTraining
+from envs import make_vec_env
+from vision.files import remove_stale_temporaries, write_json_atomic
+
+
+def _load_resumed_model(config: TrainConfig, run_dir: RunDir) -> tuple[BaseAlgorithm, dict]:
+    """The run's latest checkpoint, checked against its config.
+
+    Raises:
+        UserError: no checkpoint, an unreadable one, or one that is not this config's agent.
+    """
+    if not run_dir.latest.is_file():
+        raise UserError(f"The run dir {run_dir.root} has no checkpoint ({run_dir.latest}).")
+    model, meta = load_checkpoint(run_dir.latest, device=config.device)
+    abn = isinstance(model, AttentionBranchTraining)
+    saved = {
+        "game": meta["game"],
+        "protocol": meta["protocol"],
+        "algo": "ppo" if isinstance(model, PPO) else "a2c",
+        "policy": "abn" if abn else "cnn",
+        "n_envs": model.n_envs,
+        "attention": model.policy.attention if abn else config.attention,
+    }
+    for name, value in saved.items():
+        if getattr(config, name) != value:
+            raise UserError(
+                f"{run_dir.config} says {name} {getattr(config, name)!r}, but the run's "
+                f"checkpoint has {value!r}: the two are not from one run."
+            )
+    return model, meta
+
+
+def _best_score(evaluations_csv: Path) -> float:
+    if not evaluations_csv.exists():
+        return float("-inf")
+    try:
+        with evaluations_csv.open(newline="") as file:
+            means = [float(row["mean"]) for row in csv.DictReader(file)]
+    except (KeyError, ValueError, TypeError, csv.Error):
+        raise UserError(f"{evaluations_csv} is malformed (a row without a mean score).") from None
+    return max(means, default=float("-inf"))
+
+
+# Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report.
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def run(config: TrainConfig) -> int:
+    resuming = config.resume is not None
+    config = load_saved_config(config.resume, config) if resuming else resolve(config)
+    run_dir = RunDir(Path(config.run_dir))
+    resumed = _load_resumed_model(config, run_dir) if resuming else None
+    if not resuming and run_dir.latest.exists():
+        raise UserError(
+            f"{run_dir.root} already holds a run; continue it with "
+            f"--resume {run_dir.root} or choose another --run-dir."
+        )
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    run_dir.create()
+    with run_dir.lock():
+        remove_stale_temporaries(run_dir.root)
+        if resumed is not None:
+            _forget_the_discarded_future(run_dir, resumed[0].num_timesteps)
+        write_json_atomic(
+            run_dir.config,
+            {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        )
+        return _train(config, run_dir, resumed)
+
+
+def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
+    """Drop the log rows written after the checkpoint a run resumes from."""
+    for log in (run_dir.progress, run_dir.evaluations):
+        try:
+            keep_rows_through(log, step)
+        except (ValueError, IndexError, csv.Error):
+            raise UserError(f"{log} is malformed (a row without a step number).") from None
+
+
+def _tensorboard(folder: Path, resumed_at: int | None) -> Logger:
+    """SB3's TensorBoard logger. A resumed run's writer purges the events logged after its
+    checkpoint (a killed run's lost future), as the CSV logs are trimmed."""
+    output = TensorBoardOutputFormat(str(folder))
+    if resumed_at is not None:
+        output.writer.close()
+        output.writer = SummaryWriter(log_dir=str(folder), purge_step=resumed_at + 1)
+    return Logger(str(folder), [output])
+
+
+def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None) -> int:
+    # Resumed runs play new games: the emulators' states are not in the checkpoint.
+    env = make_vec_env(
+        config.game,
+        config.n_envs,
+        protocol=config.protocol,
+        seed=config.seed,
+        training=True,
+        num_threads=config.threads,
+    )
+    if resumed is not None:
+        model, meta = resumed
+        model.set_env(env)
+        env.seed(config.seed + model.num_timesteps)
+        model._last_obs = None  # start from the new games' first observations
+        set_rng_state(meta["rng"])
+    else:
+        overrides = {
+            k: getattr(config, k)
+            for k in ("n_steps", "batch_size")
+            if getattr(config, k) is not None and not (k == "batch_size" and config.algo != "ppo")
+        }
+        model = make_agent(
+            env,
+            algo=config.algo,
+            policy=config.policy,
+            backbone=config.backbone,
+            attention=config.attention,
+            map_size=config.map_size,
+            heads=config.attention_heads,
+            attention_coef=config.attention_coef,
+            map_entropy_coef=config.map_entropy_coef,
+            seed=config.seed,
+            device=config.device,
+            **overrides,
+        )
+    model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps if resumed else None))
+
+    def checkpoint(kind: str) -> None:
+        path = run_dir.latest if kind == "latest" else run_dir.best
+        save_checkpoint(model, path, game=config.game, protocol=config.protocol)
+
+    def evaluate_now():
+        return evaluate(
+            model,
+            config.game,
+            episodes=config.eval_episodes,
+            protocol=config.protocol,
+            seed=10_000 + model.num_timesteps,
+        )
+
+    monitor = TrainingMonitor(
+        total_steps=config.total_steps,
+        progress_csv=run_dir.progress,
+        evaluations_csv=run_dir.evaluations,
+        checkpoint=checkpoint,
+        evaluate=evaluate_now if config.eval_every > 0 else None,
+        checkpoint_every=config.checkpoint_every,
+        eval_every=config.eval_every or 1,
+        time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
+        stop_at=config.stop_at,
+        best_score=_best_score(run_dir.evaluations),
+        show_progress=config.progress,
+    )
+    callbacks: list[BaseCallback] = [monitor]
+    if config.video_frames > 0:
+        videos = AttentionVideos(
+            monitor,
+            game=config.game,
+            protocol=config.protocol,
+            run_dir=run_dir,
+            frames=config.video_frames,
+        )
+        callbacks.append(videos)
+    # learn() gets the whole schedule's remainder; the monitor stops at --stop-at.
+    remaining = config.total_steps - model.num_timesteps
+    if config.stop_at is not None and model.num_timesteps >= config.stop_at:
+        remaining, monitor.stop_requested = 0, "step limit"
+    started = time.time()
+    if remaining > 0:
+        try:
+            model.learn(
+                remaining,
+                callback=CallbackList(callbacks),
+                reset_num_timesteps=resumed is None,
+                progress_bar=False,
+            )
+        except KeyboardInterrupt:
+            # A second Ctrl-C, perhaps mid-update: the model may be half updated.
+            env.close()
+            print(f"interrupted: not saved; {run_dir.latest} stands.", file=sys.stderr)
+            return SIGNAL_EXIT_CODES["SIGINT"]
+    checkpoint("latest")
+    env.close()
+    reason = monitor.stop_requested or "done"
+    print(
+        f"{reason}: {model.num_timesteps} steps ({time.time() - started:.0f} s this session); "
+        f"checkpoint {run_dir.latest}",
+        file=sys.stderr,
+    )
+    if reason != "done":
+        print(f"continue with: abnrl train --resume {run_dir.root}", file=sys.stderr)
+    return SIGNAL_EXIT_CODES.get(reason, 0)
