@@ -42,12 +42,12 @@ def breakout_objects_dataset(
     else:
         images, boxes, labels = play_breakout_frames(frames, seed=seed, stride=stride)
         if cache is not None:
-            arrays = {
-                "images": images,
-                "counts": np.array([len(b) for b in boxes]),
-                "boxes": np.concatenate(boxes),
-                "labels": np.concatenate(labels),
-            }
             with atomic_file(cache) as file:
-                np.savez_compressed(file, **arrays)
+                np.savez_compressed(
+                    file,
+                    images=images,
+                    counts=np.array([len(b) for b in boxes]),
+                    boxes=np.concatenate(boxes),
+                    labels=np.concatenate(labels),
+                )
     return DetectionDataset(list(images), list(boxes), list(labels), CLASSES)

@@ -9,12 +9,13 @@ from torch import Tensor, nn
 
 from agents.attention import (
     ATTENTIONS,
+    AttentionDesign,
     BranchAttention,
     MapEdit,
     MaskAttention,
     SpatialSoftmaxAttention,
 )
-from agents.backbones import BACKBONES, MAP_SIZES
+from agents.backbones import BACKBONES, MAP_SIZES, Backbone
 
 
 class ABNPolicyOutput(NamedTuple):
@@ -33,7 +34,9 @@ class ABNPolicyOutput(NamedTuple):
     """(B, K, h, w) one attention map per head, in [0, 1] (9x9 for the Nature CNN)."""
 
 
-def build_attention(name: str, parts, n_actions: int, *, heads: int, groups: int) -> nn.Module:
+def build_attention(
+    name: str, parts: Backbone, n_actions: int, *, heads: int, groups: int
+) -> AttentionDesign:
     """The attention design ``name`` on the backbone ``parts``."""
     if name == "abn":
         return BranchAttention(parts, n_actions, groups=groups)
@@ -84,7 +87,9 @@ class ABNActorCritic(nn.Module):
         self.n_actions = n_actions
         self.map_size = parts.map_size
         self.stem = parts.stem
-        self.attention = build_attention(attention, parts, n_actions, heads=heads, groups=groups)
+        self.attention: AttentionDesign = build_attention(
+            attention, parts, n_actions, heads=heads, groups=groups
+        )
         self.policy_head = nn.Linear(parts.features_dim, n_actions)
         self.value_head = nn.Linear(parts.features_dim, 1)
         self.register_load_state_dict_pre_hook(_rename_flat_keys)

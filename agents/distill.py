@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from torch import Tensor, nn
 
@@ -112,8 +113,10 @@ def distill(
     rng = np.random.default_rng(seed)
     teacher.eval()
     optimizer = torch.optim.Adam(student.parameters(), lr=learning_rate, eps=1e-5)
-    n_actions = int(env.action_space.n)
-    buffer = ReplayBuffer(capacity, env.observation_space.shape, n_actions)
+    shape = env.observation_space.shape
+    if not isinstance(env.action_space, spaces.Discrete) or shape is None:
+        raise ValueError("Distillation needs a Discrete action space and array observations.")
+    buffer = ReplayBuffer(capacity, shape, int(env.action_space.n))
     log = DistillationLog()
     observations = env.reset()
     started, played = time.perf_counter(), 0

@@ -8,7 +8,7 @@ attention branch's own outputs.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -65,6 +65,7 @@ class ABNPolicy(ActorCriticPolicy):
                 f"{OBSERVATION_SHAPE}, as envs.make_vec_env makes them), not observations of "
                 f"shape {observation_space.shape}."
             )
+        self.n_actions = int(action_space.n)
         self.backbone = backbone
         self.attention = attention
         self.map_size = map_size
@@ -75,7 +76,7 @@ class ABNPolicy(ActorCriticPolicy):
 
     def _build(self, lr_schedule: Schedule) -> None:
         self.network = ABNActorCritic(
-            int(self.action_space.n),
+            self.n_actions,
             backbone=self.backbone,
             attention=self.attention,
             map_size=self.map_size,
@@ -87,7 +88,7 @@ class ABNPolicy(ActorCriticPolicy):
             self.network.apply(partial(self.init_weights, gain=np.sqrt(2)))
             self.init_weights(self.network.policy_head, gain=0.01)
             self.init_weights(self.network.value_head, gain=1.0)
-        self.optimizer = self.optimizer_class(
+        self.optimizer = self.optimizer_class(  # type: ignore[call-arg]  # SB3's optimizers take lr
             self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
@@ -105,8 +106,9 @@ class ABNPolicy(ActorCriticPolicy):
         # torch checks a distribution's parameters and every value given to log_prob by
         # default: 13 more ops per call, two of which make the host wait for the device.
         # The network's logits and the sampler's (or the rollout's) actions need no check.
-        self.action_dist.distribution = Categorical(logits=action_logits, validate_args=False)
-        return self.action_dist
+        distribution = cast(CategoricalDistribution, self.action_dist)  # a Discrete space's
+        distribution.distribution = Categorical(logits=action_logits, validate_args=False)
+        return distribution
 
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from torch import Tensor, nn
 
 from agents.policy import ABNPolicy
@@ -42,8 +42,10 @@ class SB3PolicyNetwork(nn.Module):
         )
 
 
-def policy_network(policy: ActorCriticPolicy) -> nn.Module:
-    """The module to explain or watch for ``policy``."""
+def policy_network(policy: BasePolicy) -> nn.Module:
+    """The module to explain or watch for ``policy`` (an actor-critic: ours or SB3's)."""
     if isinstance(policy, ABNPolicy):
         return policy.network
+    if not isinstance(policy, ActorCriticPolicy):
+        raise TypeError(f"Expected an actor-critic policy, got {type(policy).__name__}.")
     return SB3PolicyNetwork(policy)

@@ -28,11 +28,12 @@ class ABNPPO(AttentionBranchTraining, PPO):
         """One PPO update on the rollout buffer: ``n_epochs`` passes of minibatches."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        clip_range = self.clip_range(self._current_progress_remaining)
+        # SB3 turns both clip ranges into schedules when the model is set up.
+        clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
         clip_range_vf = (
             None
             if self.clip_range_vf is None
-            else self.clip_range_vf(self._current_progress_remaining)
+            else self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
         )
         # Minibatch statistics stay on the device until the update ends: reading one
         # (.item()) would make the host wait for the device at every minibatch.

@@ -25,7 +25,7 @@ import torch
 
 from vision.safe_pickle import NUMPY_ARRAYS, ForbiddenGlobalError, allow, restricted_loads
 
-AgentFile = str | Path | IO[bytes]
+AgentFile = str | Path | IO[bytes] | io.BufferedIOBase
 
 
 class UnsafeCheckpointError(ValueError):

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 import torch
+from stable_baselines3.common.type_aliases import GymEnv
 
 from agents.actor_critic import ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
 from agents.losses import attention_branch_loss, map_entropy
 from agents.policy import ABNPolicy
-from agents.safe_loading import AgentFile, safe_custom_objects
+from agents.safe_loading import safe_custom_objects
+
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm as _Algorithm
+else:
+    _Algorithm = object
 
 
-class AttentionBranchTraining:
+class AttentionBranchTraining(_Algorithm):
     """Mixin for an SB3 on-policy algorithm whose policy is an ``ABNPolicy``.
 
     Adds ``attention_coef * L_branch + map_entropy_coef * H(maps)`` to the loss:
@@ -31,8 +39,7 @@ class AttentionBranchTraining:
 
     attention_coef: float
     map_entropy_coef: float
-    vf_coef: float
-    policy_kwargs: dict[str, Any]
+    policy: ABNPolicy  # checked in _setup_model
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -60,12 +67,14 @@ class AttentionBranchTraining:
     @classmethod
     def load(
         cls,
-        path: AgentFile,
-        env: Any = None,
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
         device: torch.device | str = "auto",
         custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
         **kwargs: Any,
-    ) -> Any:
+    ) -> Self:
         """SB3's ``load``, except that nothing in the file is unpickled as it is: the
         values SB3 would unpickle are rebuilt from an allowlist of what agents store
         (``agents.safe_loading``).
@@ -74,7 +83,15 @@ class AttentionBranchTraining:
             agents.safe_loading.UnsafeCheckpointError: the file stores anything else.
         """
         objects = safe_custom_objects(path, custom_objects)
-        return super().load(path, env, device, custom_objects=objects, **kwargs)
+        return super().load(
+            path,
+            env,
+            device,
+            custom_objects=objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
+        )
 
     def _setup_model(self) -> None:
         self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)

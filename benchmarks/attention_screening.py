@@ -22,8 +22,8 @@ from typing import NamedTuple
 import torch
 
 from abnrl.analysis.attention import ATTENTION, analyse, default_sources, summarise
-from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
+from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
 from agents.distill import distill
 from agents.policy_view import policy_network

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from abnrl.media.plots import plot_learning_curves
 from abnrl.training.checkpoints import load_checkpoint
 from abnrl.training.config import DEFAULT_TOTAL_STEPS, TrainConfig
-from abnrl.training.trainer import run as train
 from abnrl.training.evaluation import evaluate
-from abnrl.media.plots import plot_learning_curves
 from abnrl.training.run_dir import RunDir
+from abnrl.training.trainer import run as train
 
 
 class RandomAgent:

@@ -8,7 +8,8 @@ from envs.games import (
     get_protocol,
     normalize_game,
 )
-from envs.single import action_count, make_env
+from envs.single import action_count, emulator, make_env
+from envs.spaces import discrete_actions
 from envs.vector import BACKENDS, make_vec_env
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "Protocol",
     "action_count",
     "available_games",
+    "discrete_actions",
+    "emulator",
     "get_protocol",
     "make_env",
     "make_vec_env",

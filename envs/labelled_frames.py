@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs.objects import LABELS, breakout_objects
-from envs.single import make_env
+from envs.single import emulator, make_env
 
 FIRE, FIRE_PROBABILITY = 1, 0.1
 
@@ -27,9 +27,11 @@ def play_breakout_frames(
     if frames < 1 or stride < 1:
         raise ValueError(f"frames and stride must be at least 1; got {frames} and {stride}.")
     env = make_env("breakout", seed=seed)
-    ale = env.unwrapped.ale
+    ale = emulator(env).ale
     rng = np.random.default_rng(seed)
-    images, boxes, labels = [], [], []
+    images: list[np.ndarray] = []
+    boxes: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
     step = 0
     while len(images) < frames:
         action = FIRE if rng.random() < FIRE_PROBABILITY else int(rng.integers(0, 4))

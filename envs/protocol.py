@@ -15,9 +15,15 @@ follows the same rules (Mnih et al., 2015):
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvStepReturn, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import (
+    VecEnv,
+    VecEnvObs,
+    VecEnvStepReturn,
+    VecEnvWrapper,
+)
 
 _UNKNOWN_LIVES = -1  # compares as "no life lost"
 
@@ -41,7 +47,7 @@ class ProtocolVecEnv(VecEnvWrapper):
         self._lives = np.full(self.num_envs, _UNKNOWN_LIVES, dtype=np.int64)
         self._t_start = time.time()
 
-    def reset(self) -> np.ndarray:
+    def reset(self) -> VecEnvObs:
         obs = self.venv.reset()
         self._scores[:] = 0.0
         self._lengths[:] = 0
@@ -68,6 +74,6 @@ class ProtocolVecEnv(VecEnvWrapper):
         if not self.training:
             return obs, rewards, game_over, infos
         for i in np.flatnonzero(life_lost):
-            infos[i]["terminal_observation"] = obs[i].copy()
+            infos[i]["terminal_observation"] = cast(np.ndarray, obs)[i].copy()  # Atari frames
             infos[i]["TimeLimit.truncated"] = False
         return obs, np.sign(rewards).astype(np.float32), game_over | life_lost, infos

@@ -7,7 +7,7 @@ with zeros, which gives the same observations as ale-py's C++ vector env.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -15,12 +15,15 @@ from ale_py.env import AtariEnv
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
 from envs.games import FRAME_SKIP, MAX_EPISODE_FRAMES, Protocol, get_protocol, normalize_game
+from envs.spaces import discrete_actions
 
 STACK = 4
 SCREEN_SIZE = 84
 
 
-def make_atari(game: str, protocol: Protocol, *, render_mode: str | None = None) -> AtariEnv:
+def make_atari(
+    game: str, protocol: Protocol, *, render_mode: Literal["human", "rgb_array"] | None = None
+) -> AtariEnv:
     """The bare emulator of ``game``: one frame per step, RGB observations."""
     return AtariEnv(
         game=game,
@@ -35,7 +38,7 @@ def make_atari(game: str, protocol: Protocol, *, render_mode: str | None = None)
 
 def action_count(game: str) -> int:
     """Size of ``game``'s minimal action set (4 for Breakout)."""
-    return int(make_atari(normalize_game(game), get_protocol("classic")).action_space.n)
+    return discrete_actions(make_atari(normalize_game(game), get_protocol("classic")).action_space)
 
 
 def preprocess(env: gym.Env, protocol: Protocol) -> gym.Env:
@@ -93,6 +96,14 @@ class WithFrames(gym.Wrapper):
 
     def _with_frames(self, info: dict) -> dict:
         return {**info, "frames": np.stack(self._recorder.frames)}
+
+
+def emulator(env: gym.Env) -> AtariEnv:
+    """The ALE env under ``make_env``'s wrappers (its RAM, its action names)."""
+    atari = env.unwrapped
+    if not isinstance(atari, AtariEnv):
+        raise TypeError(f"Expected an Atari game, got {type(atari).__name__}.")
+    return atari
 
 
 def make_env(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -11,10 +13,18 @@ from torch.utils.data import DataLoader
 from vision.models import ABNOutput
 
 
+class Metrics(TypedDict):
+    """What ``evaluate`` measures; ``top5_error`` is None with 5 classes or fewer."""
+
+    top1_error: float
+    top5_error: float | None
+    loss: float
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module, loader: DataLoader, device: torch.device, *, num_classes: int
-) -> dict[str, float | None]:
+) -> Metrics:
     """Top-1 and top-5 error and mean cross-entropy of the prediction over ``loader``.
 
     Under torch.distributed each process evaluates its shard and the counts are summed.

@@ -13,6 +13,7 @@ from typing import Literal, get_args
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 NormFactory = Callable[[int], nn.Module]
 
@@ -89,7 +90,7 @@ def batchnorm_to_groupnorm(module: nn.Module, *, groups: int = 32) -> nn.Module:
     return convert_batchnorm(module, "gn", groups=groups)
 
 
-def _replacement(batch_norm: nn.Module, factory: NormFactory) -> nn.Module:
+def _replacement(batch_norm: _BatchNorm, factory: NormFactory) -> nn.Module:
     replacement = factory(batch_norm.num_features)
     if isinstance(replacement, nn.GroupNorm):
         replacement.eps = batch_norm.eps

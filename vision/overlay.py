@@ -27,13 +27,14 @@ Colormap = str | int
 @lru_cache
 def colormap_table(colormap: Colormap) -> np.ndarray:
     """(256, 3) uint8 RGB colours of an OpenCV colormap."""
-    code = colormap
     if isinstance(colormap, str):
-        code = getattr(cv2, f"COLORMAP_{colormap.upper()}", None)
+        code: int | None = getattr(cv2, f"COLORMAP_{colormap.upper()}", None)
         if code is None:
             raise ValueError(
                 f"Unknown colormap {colormap!r}; OpenCV has no COLORMAP_{colormap.upper()}."
             )
+    else:
+        code = colormap
     ramp = np.arange(256, dtype=np.uint8)[:, None]  # (256, 1)
     return cv2.applyColorMap(ramp, code)[:, 0, ::-1].copy()  # BGR -> RGB
 
@@ -94,7 +95,7 @@ def overlay(
         (H, W, 3) uint8 RGB at the image's resolution.
     """
     rgb = to_rgb(image)
-    values = _to_numpy(heat_map).astype(np.float32)
+    values: np.ndarray = _to_numpy(heat_map).astype(np.float32)
     if values.ndim != 2:
         raise ValueError(f"Expected one (h, w) heat map; got shape {values.shape}.")
     height, width = rgb.shape[:2]

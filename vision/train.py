@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,8 @@ from vision.checkpoint import check_same_run, checkpoint_state, read_checkpoint,
 from vision.data import DatasetSplits, load_dataset
 from vision.distributed import Processes, join_processes, mean_over_processes
 from vision.evaluation import evaluate
-from vision.models import ABNOutput, abn_loss, build
+from vision.models import ABNMap, ABNOutput, abn_loss, build
+from vision.norm import NormKind
 from vision.optim import Schedule, build_optimizer, build_schedule, step_schedule
 from vision.run_log import RunLog
 from vision.train_config import EpochRecord, SetupError, TrainConfig, TrainResult, validate
@@ -41,6 +43,15 @@ from vision.train_config import EpochRecord, SetupError, TrainConfig, TrainResul
 __all__ = ["SetupError", "TrainConfig", "TrainResult", "train"]
 
 logger = logging.getLogger(__name__)
+
+
+class _ModelOptions(TypedDict):
+    """The ``build`` options that the input-size check shares with the real build."""
+
+    num_classes: int
+    abn: bool
+    abn_map: ABNMap
+    norm: NormKind | None
 
 
 @dataclass
@@ -100,7 +111,7 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
         seed=config.seed,
         augment=config.augment,
     )
-    options = {
+    options: _ModelOptions = {
         "num_classes": len(data.classes),
         "abn": config.abn,
         "abn_map": config.abn_map,
@@ -126,13 +137,15 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
         milestones=config.milestones,
         gamma=config.gamma,
     )
-    sampler = DistributedSampler(
+    sampler: DistributedSampler[int] = DistributedSampler(
         data.train,
         num_replicas=processes.world_size,
         rank=processes.rank,
         shuffle=True,
         seed=config.seed,
     )
+    # torch's Dataset declares no __len__, but every split has one.
+    test_size = len(cast(Sized, data.test))
     run = _Run(
         data=data,
         model=model,
@@ -155,7 +168,7 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
             pin_memory=device.type == "cuda",
         ),
         test_loader=DataLoader(
-            Subset(data.test, range(processes.rank, len(data.test), processes.world_size)),
+            Subset(data.test, range(processes.rank, test_size, processes.world_size)),
             batch_size=config.batch_size // processes.world_size,
             num_workers=config.workers,
         ),
@@ -166,7 +179,7 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
     return run
 
 
-def _check_input_size(name: str, image_size: int, options: dict[str, Any]) -> None:
+def _check_input_size(name: str, image_size: int, options: _ModelOptions) -> None:
     """Refuse a model that cannot read the dataset's images, before building it for real."""
     with torch.device("meta"):
         try:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agents.actor_critic import ABNActorCritic
-from envs import make_env
+from envs import emulator, make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
 from vision.explain import (
     ABNAttention,
@@ -132,7 +132,7 @@ class Analysis:
     examples: list[Example] = field(default_factory=list)
 
 
-def has_attention(network: nn.Module) -> bool:
+def has_attention(network: nn.Module) -> TypeGuard[ABNActorCritic]:
     """Whether the network computes attention maps of its own."""
     return isinstance(network, ABNActorCritic)
 
@@ -168,7 +168,7 @@ def play_game(
         if game.steps % every == 0:
             game.observations.append(observation)
             game.actions.append(action)
-            game.boxes.append(breakout_objects(env.unwrapped.ale.getRAM()))
+            game.boxes.append(breakout_objects(emulator(env).ale.getRAM()))
             game.frames.append(frame)
         observation, reward, terminated, truncated, info = env.step(action)
         frame = info["frames"][-1]
@@ -393,7 +393,7 @@ def analyse(
             analysis.action_probabilities.extend(
                 probabilities.gather(1, actions[:, None])[:, 0].tolist()
             )
-            if own_maps:
+            if has_attention(network):
                 for name, measures in dependence(network, observations).items():
                     for measure, frame_values in measures.items():
                         analysis.dependence[name][measure].extend(frame_values.tolist())
@@ -415,8 +415,8 @@ def analyse(
                     analysis.values[source][metric].extend(frame_values.tolist())
                 if example is not None and start <= example < stop:
                     example_maps[source] = maps[example - start].cpu().numpy()
-        if example is not None:
-            ball = ball_box(game.boxes[example])
+        ball = None if example is None else ball_box(game.boxes[example])
+        if example is not None and ball is not None:  # an example has the ball in play
             analysis.examples.append(Example(game.frames[example], ball, example_maps))
         if log is not None:
             log(

@@ -82,7 +82,8 @@ def plot_metrics(summary: dict, out: Path, title: str) -> None:
     """A bar chart per metric, one bar per source with its standard error; PNG, atomic."""
     sources = list(summary["metrics"])
     figure, axes = plt.subplots(1, len(METRIC_TITLES), figsize=(20, 4))
-    colours = plt.get_cmap("tab10").colors
+    tab10 = plt.get_cmap("tab10")
+    colours = [tab10(i) for i in range(tab10.N)]
     for axis, (metric, name) in zip(axes, METRIC_TITLES.items(), strict=True):
         stats = [summary["metrics"][s][metric] for s in sources]
         means = [s["mean"] or 0.0 for s in stats]

@@ -137,7 +137,11 @@ def run(config: DetectTrainConfig) -> int:
         )
     except FloatingPointError as error:
         raise UserError(str(error)) from error
-    metrics = {"detector": spec.name, "backbone": spec.backbone, "steps": result.step}
+    metrics: dict[str, object] = {
+        "detector": spec.name,
+        "backbone": spec.backbone,
+        "steps": result.step,
+    }
     if eval_set is not None and len(eval_set):
         metrics |= evaluate_detector(model, eval_set)
         metrics["eval_images"] = len(eval_set)

@@ -6,7 +6,7 @@ import base64
 import csv
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ def _text(value: object) -> str:
     return html.escape(str(value))
 
 
-def _table(header: list[str], rows: list[list[object]]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{_text(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{_text(cell)}</td>" for cell in row) + "</tr>" for row in rows

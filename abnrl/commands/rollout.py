@@ -11,7 +11,7 @@ import numpy as np
 
 from abnrl.errors import UserError
 from abnrl.validation import check_at_least
-from envs import make_vec_env
+from envs import discrete_actions, make_vec_env
 from envs.games import ProtocolName
 
 
@@ -48,9 +48,11 @@ def run(config: RolloutConfig) -> int:
         raise UserError(str(error)) from error
     rng = np.random.default_rng(config.seed)
     venv.reset()
-    scores = []
+    scores: list[float] = []
     while len(scores) < config.episodes:
-        _, _, _, infos = venv.step(rng.integers(0, venv.action_space.n, venv.num_envs))
+        _, _, _, infos = venv.step(
+            rng.integers(0, discrete_actions(venv.action_space), venv.num_envs)
+        )
         for info in infos:
             if "episode" in info and len(scores) < config.episodes:
                 scores.append(info["episode"]["r"])

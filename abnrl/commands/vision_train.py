@@ -19,7 +19,7 @@ from abnrl.cli import flag_value
 from abnrl.errors import UserError
 from vision.train import SetupError, TrainConfig, train
 
-_CIFAR_MODELS = {
+_CIFAR_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     # registry name: (preset name, overrides of the ABN authors' recipe for that family)
     "cifar_resnet110": ("resnet110", {}),
     "cifar_densenet_bc100_12": ("densenet-bc100-12", {"batch_size": 64}),

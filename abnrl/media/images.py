@@ -53,7 +53,8 @@ def _size(path: Path) -> tuple[int, int]:
             with Image.open(path) as image:
                 return image.size
     except Image.DecompressionBombError:  # above twice Pillow's own limit, itself above ours
-        raise _refused(path, f"over {2 * Image.MAX_IMAGE_PIXELS // 10**6} million") from None
+        pillow_limit = Image.MAX_IMAGE_PIXELS or 0  # set: unset, Pillow raises nothing
+        raise _refused(path, f"over {2 * pillow_limit // 10**6} million") from None
     except (UnidentifiedImageError, OSError) as error:
         raise _unreadable(path, error) from None
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import IO, cast
 
 import numpy as np
 from moviepy.config import FFMPEG_BINARY
 
 from vision.files import AtomicFile
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
 
 QUEUED_FRAMES = 8
 """Frames the recorder may run ahead of the encoder."""
@@ -62,7 +59,10 @@ class VideoWriter:
         self._ffmpeg = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        _widen_pipe(self._ffmpeg.stdin.fileno(), self.frame_bytes)
+        # Both are pipes, given above.
+        self._to_ffmpeg = cast(IO[bytes], self._ffmpeg.stdin)
+        self._from_ffmpeg = cast(IO[bytes], self._ffmpeg.stderr)
+        _widen_pipe(self._to_ffmpeg.fileno(), self.frame_bytes)
         self.frames = 0
         self._free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(QUEUED_FRAMES):
@@ -77,7 +77,7 @@ class VideoWriter:
         while (frame := self._queued.get()) is not None:
             if not self._broken:
                 try:
-                    self._ffmpeg.stdin.write(frame.data)
+                    self._to_ffmpeg.write(frame.data)
                 except (BrokenPipeError, ValueError):
                     self._broken = True
             self._free.put(frame)
@@ -103,14 +103,14 @@ class VideoWriter:
             message = self._errors()
             self._target.discard()
             raise OSError(f"ffmpeg could not write {self.path.name}: {message}")
-        self._ffmpeg.stderr.close()
+        self._from_ffmpeg.close()
         self._target.commit()
 
     def abort(self) -> None:
         self._ffmpeg.kill()
         self._ffmpeg.wait()
         self._stop_pump()
-        self._ffmpeg.stderr.close()
+        self._from_ffmpeg.close()
         self._target.discard()
 
     def _stop_pump(self) -> None:
@@ -118,19 +118,23 @@ class VideoWriter:
         self._queued.put(None)
         self._pump.join()
         with contextlib.suppress(BrokenPipeError):  # ffmpeg has stopped: nothing to flush
-            self._ffmpeg.stdin.close()
+            self._to_ffmpeg.close()
 
     def _errors(self) -> str:
         """ffmpeg's last error line."""
         self._ffmpeg.wait()
-        lines = self._ffmpeg.stderr.read().decode(errors="replace").strip().splitlines()
+        lines = self._from_ffmpeg.read().decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else "no message"
 
 
 def _widen_pipe(descriptor: int, frame_bytes: int) -> None:
     """Let the pipe hold a whole frame (Linux), so that each frame costs the recorder and
     ffmpeg one write and one read rather than a switch per 64 KiB."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl else None
+    if sys.platform == "win32":
+        return
+    import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if set_size is None:
         return
     with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default

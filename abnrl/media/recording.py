@@ -14,7 +14,7 @@ from abnrl.media.explainers import PolicyExplainer
 from abnrl.media.mp4 import VideoWriter
 from abnrl.media.video import SCALE, FrameComposer, info_panel
 from agents.greedy import with_random_actions
-from envs import make_env
+from envs import emulator, make_env
 
 EMULATOR_FPS = 60
 
@@ -65,13 +65,13 @@ def record_games(
     device = next(network.parameters()).device
     heat_makers = [PolicyExplainer.create(name, network) for name in explainers]
     env = make_env(game, protocol=protocol, seed=seed)
-    action_names = env.unwrapped.get_action_meanings()
+    action_names = emulator(env).get_action_meanings()
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     keep_every = EMULATOR_FPS // fps
     titles = [game, *(h.title for h in heat_makers), "agent"]
     recording = Recording(out, fps)
-    writer, composer = None, None
+    video: tuple[FrameComposer, VideoWriter] | None = None  # made at the first frame
     seen = 0
     try:
         for episode in range(episodes):
@@ -92,9 +92,10 @@ def record_games(
                 obs, reward, terminated, truncated, info = env.step(action)
                 pending += list(info["frames"])
                 frame_shape = pending[0].shape[:2]
-                if composer is None:
+                if video is None:
                     composer = FrameComposer(frame_shape, titles)
-                    writer = VideoWriter(out, (composer.width, composer.height), fps)
+                    video = composer, VideoWriter(out, (composer.width, composer.height), fps)
+                composer, writer = video
                 panel = info_panel(
                     SCALE * frame_shape[0],  # the info column is as tall as the game panels
                     action_names=action_names,
@@ -115,19 +116,22 @@ def record_games(
                             on_frame(composer)
                     seen += 1
                 pending = []
-                score += reward
+                score += float(reward)
                 done = terminated or truncated
             recording.games.append((score, len(values), done))
             if seen >= max_frames:
                 break
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        if video is not None:
+            video[1].abort()
         raise
     finally:
         env.close()
         for heat_maker in heat_makers:
             heat_maker.close()
+    if video is None:
+        raise ValueError(f"Nothing to record: {episodes} games of at most {max_frames} frames.")
+    writer = video[1]
     writer.close()
     recording.frames = writer.frames
     return recording

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from abnrl.training.trainer import run as train
 from abnrl.errors import UserError
 from abnrl.sweeps.plan import Trial, saved_steps
 from abnrl.training.run_dir import RunDir
+from abnrl.training.trainer import run as train
 
 
 @dataclass

@@ -84,7 +84,7 @@ def record_attention(
         "attention/frame", Image(frames[len(frames) // 2], "HWC"), exclude=TENSORBOARD_ONLY
     )
     for output in model.logger.output_formats:
-        if isinstance(output, TensorBoardOutputFormat):
+        if isinstance(output, TensorBoardOutputFormat) and output.writer.file_writer is not None:
             output.writer.file_writer.add_summary(
                 _animation_summary("attention/video", frames), model.num_timesteps
             )

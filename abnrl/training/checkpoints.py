@@ -15,7 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from abnrl.errors import UserError
 from agents import ABNA2C, ABNPPO
 from agents.safe_loading import UnsafeCheckpointError, read_data
-from envs import action_count
+from envs import action_count, discrete_actions
 from vision.files import write_atomic
 
 # Saved on the model object, so that SB3 stores it inside the zip.
@@ -63,9 +63,10 @@ def save_checkpoint(model: BaseAlgorithm, path: Path, *, game: str, protocol: st
 def check_actions(model: BaseAlgorithm, game: str) -> None:
     """Raise ``UserError`` unless the agent acts in ``game``'s action set."""
     n_actions = action_count(game)
-    if model.action_space.n != n_actions:
+    agent_actions = discrete_actions(model.action_space)
+    if agent_actions != n_actions:
         raise UserError(
-            f"This checkpoint's agent has {model.action_space.n} actions, but "
+            f"This checkpoint's agent has {agent_actions} actions, but "
             f"{game} has {n_actions}: it was trained for another game."
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from abnrl.errors import UserError
@@ -100,6 +100,18 @@ class TrainConfig:
     """Show a progress bar."""
 
 
+@dataclass
+class ResolvedTrainConfig(TrainConfig):
+    """A run's full config: what was not given, filled in (``resolve``) or read from the
+    run dir (``load_saved_config``)."""
+
+    total_steps: int = DEFAULT_TOTAL_STEPS
+    n_envs: int = 8
+    device: DeviceName = "auto"
+    run_dir: Path = Path("runs")
+    threads: int = 0
+
+
 # Fields a --resume may change; all others come from the run's saved config.
 RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
 
@@ -133,7 +145,8 @@ def validate(config: TrainConfig) -> None:
     }
     for name, allowed in choices.items():
         check_choice(name, getattr(config, name), allowed)
-    check_device(config.device)
+    if config.device is not None:
+        check_device(config.device)
     try:
         config.game = normalize_game(config.game)
     except ValueError as error:
@@ -147,23 +160,21 @@ def validate(config: TrainConfig) -> None:
     check_at_least(config, MINIMUMS)
 
 
-def resolve(config: TrainConfig) -> TrainConfig:
+def resolve(config: TrainConfig) -> ResolvedTrainConfig:
     """The full config of a new run: every default filled in."""
-    config = replace(config, device=config.device or "auto", threads=config.threads or 0)
     validate(config)
-    run_dir = config.run_dir or Path("runs") / (
-        f"{config.game}-{config.algo}-{config.policy}-s{config.seed}"
-    )
-    return replace(
-        config,
-        run_dir=run_dir,
-        resume=None,
-        total_steps=config.total_steps or DEFAULT_TOTAL_STEPS,
-        n_envs=config.n_envs or N_ENVS[config.algo],
-    )
+    defaults = {
+        "device": "auto",
+        "threads": 0,
+        "total_steps": DEFAULT_TOTAL_STEPS,
+        "n_envs": N_ENVS[config.algo],
+        "run_dir": Path("runs") / f"{config.game}-{config.algo}-{config.policy}-s{config.seed}",
+    }
+    given = {name: value for name, value in vars(config).items() if value is not None}
+    return ResolvedTrainConfig(**{**defaults, **given, "resume": None})
 
 
-def load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
+def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainConfig:
     path = RunDir(run_dir).config
     if not path.is_file():
         raise UserError(f"{run_dir} is not a run dir ({path.name} is missing).")
@@ -174,7 +185,7 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> TrainConfig:
     if not isinstance(saved, dict):
         raise UserError(f"{path} is not a readable run config (not a JSON object).")
     # Fields added since the run started take their defaults.
-    config = typed_config(TrainConfig, saved, path)
+    config = typed_config(ResolvedTrainConfig, saved, path)
     if "attention" not in saved:  # runs from before the designs had this one
         config.attention = LEGACY_ATTENTION
     config.run_dir = run_dir

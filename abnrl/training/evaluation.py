@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.greedy import with_random_actions
-from envs import make_vec_env
+from envs import discrete_actions, make_vec_env
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ def evaluate(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         while (played < quota).any():
-            actions, _ = model.predict(obs, deterministic=deterministic)
+            actions, _ = model.predict(cast(np.ndarray, obs), deterministic=deterministic)
             if deterministic:
-                actions = with_random_actions(actions, model.action_space.n, rng)
+                actions = with_random_actions(actions, discrete_actions(model.action_space), rng)
             obs, _, _, infos = venv.step(actions)
             for i, info in enumerate(infos):
                 if "episode" in info and played[i] < quota[i]:

@@ -153,7 +153,7 @@ class TrainingMonitor(BaseCallback):
         now = time.time()
         steps_per_s = (self.num_timesteps - self.last_steps) / max(now - self.last_time, 1e-9)
         self.last_time, self.last_steps = now, self.num_timesteps
-        games = list(self.model.ep_info_buffer)
+        games = list(self.model.ep_info_buffer or ())
         scores = [g["r"] for g in games]
         train = self.model.logger.name_to_value
         row = {
@@ -174,10 +174,10 @@ class TrainingMonitor(BaseCallback):
     def _evaluate_if_due(self) -> None:
         if self.evaluate is not None and self.num_timesteps >= self.next_eval:
             self.next_eval = next_multiple(self.num_timesteps, self.eval_every)
-            self._run_evaluation()
+            self._run_evaluation(self.evaluate)
 
-    def _run_evaluation(self) -> None:
-        result = self.evaluate()
+    def _run_evaluation(self, evaluate: Callable[[], EvalResult]) -> None:
+        result = evaluate()
         self.evaluations += 1
         summary = result.summary()
         append_row(

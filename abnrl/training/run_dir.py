@@ -105,4 +105,4 @@ def choose_checkpoint(path: str | Path | None, pretrained: bool) -> Path:
     """
     if pretrained == (path is not None):
         raise UserError("Give a run dir or checkpoint, or --pretrained (one of the two).")
-    return pretrained_checkpoint() if pretrained else find_checkpoint(path)
+    return find_checkpoint(path) if path is not None else pretrained_checkpoint()

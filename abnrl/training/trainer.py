@@ -19,7 +19,12 @@ from torch.utils.tensorboard import SummaryWriter
 from abnrl.errors import UserError
 from abnrl.training.attention_videos import AttentionVideos
 from abnrl.training.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
-from abnrl.training.config import TrainConfig, load_saved_config, resolve
+from abnrl.training.config import (
+    ResolvedTrainConfig,
+    TrainConfig,
+    load_saved_config,
+    resolve,
+)
 from abnrl.training.evaluation import evaluate
 from abnrl.training.monitor import TrainingMonitor, keep_rows_through
 from abnrl.training.run_dir import RunDir
@@ -29,7 +34,7 @@ from envs import make_vec_env
 from vision.files import remove_stale_temporaries, write_json_atomic
 
 
-def _load_resumed_model(config: TrainConfig, run_dir: RunDir) -> tuple[BaseAlgorithm, dict]:
+def _load_resumed_model(config: ResolvedTrainConfig, run_dir: RunDir) -> tuple[BaseAlgorithm, dict]:
     """The run's latest checkpoint, checked against its config.
 
     Raises:
@@ -71,10 +76,11 @@ def _best_score(evaluations_csv: Path) -> float:
 SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
-def run(config: TrainConfig) -> int:
-    resuming = config.resume is not None
-    config = load_saved_config(config.resume, config) if resuming else resolve(config)
-    run_dir = RunDir(Path(config.run_dir))
+def run(flags: TrainConfig) -> int:
+    """Train as the flags say (a new run, or ``flags.resume``'s); returns the exit code."""
+    resuming = flags.resume is not None
+    config = load_saved_config(flags.resume, flags) if flags.resume else resolve(flags)
+    run_dir = RunDir(config.run_dir)
     resumed = _load_resumed_model(config, run_dir) if resuming else None
     if not resuming and run_dir.latest.exists():
         raise UserError(
@@ -114,7 +120,9 @@ def _tensorboard(folder: Path, resumed_at: int | None) -> Logger:
     return Logger(str(folder), [output])
 
 
-def _train(config: TrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None) -> int:
+def _train(
+    config: ResolvedTrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None
+) -> int:
     # Resumed runs play new games: the emulators' states are not in the checkpoint.
     env = make_vec_env(
         config.game,

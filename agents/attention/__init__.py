@@ -27,17 +27,19 @@ from agents.attention.softmax import SpatialSoftmaxAttention
 
 AttentionName = Literal["abn", "abn-groupnorm", "mask", "softmax"]
 ATTENTIONS: tuple[str, ...] = get_args(AttentionName)
-DEFAULT_ATTENTION = "softmax"
+DEFAULT_ATTENTION: AttentionName = "softmax"
 """The design new agents get: the one whose maps the policy depends on (benchmarks/RESULTS.md,
 "Attention designs")."""
 DEFAULT_HEADS = 8
 """Heads of a new ``softmax`` agent (8 learned faster than 4 at equal steps)."""
-LEGACY_ATTENTION = "abn-groupnorm"
+AttentionDesign = BranchAttention | MaskAttention | SpatialSoftmaxAttention
+LEGACY_ATTENTION: AttentionName = "abn-groupnorm"
 """The design of checkpoints saved without a design name."""
 
 __all__ = [
     "ATTENTIONS",
     "BranchAttention",
+    "AttentionDesign",
     "AttentionOutput",
     "DEFAULT_ATTENTION",
     "DEFAULT_HEADS",

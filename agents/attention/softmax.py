@@ -58,6 +58,8 @@ class SpatialSoftmaxAttention(nn.Module):
 
     maps_are_distributions = True
     """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
+    basis: Tensor
+    """(C_basis, h, w) the spatial basis appended to the features (a buffer)."""
 
     def __init__(
         self,

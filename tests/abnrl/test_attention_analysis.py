@@ -17,8 +17,8 @@ from abnrl.analysis.attention import (
     summarise,
 )
 from abnrl.analysis.attention_report import attention_table, examples_figure, metrics_table
-from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
+from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
 from agents.policy_view import policy_network
 from tests.abnrl.cli import abnrl

@@ -8,8 +8,8 @@ import torch
 from stable_baselines3.common.save_util import load_from_zip_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from abnrl.training.checkpoints import load_checkpoint, save_checkpoint
 from abnrl.errors import UserError
+from abnrl.training.checkpoints import load_checkpoint, save_checkpoint
 from agents import make_agent
 from envs import make_vec_env
 from tests.abnrl.cli import TINY, abnrl

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from abnrl.errors import UserError
-from abnrl.training.run_dir import RunDir
 from abnrl.sweeps.plan import parse_grid, plan_trials, saved_steps
+from abnrl.training.run_dir import RunDir
 from tests.abnrl.cli import abnrl, cli_process
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")

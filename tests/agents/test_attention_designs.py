@@ -5,8 +5,8 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from abnrl.training.checkpoints import load_checkpoint
 from abnrl.pretrained import pretrained_checkpoint
+from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy
 from agents.attention import ATTENTIONS
 from agents.losses import attention_branch_loss, map_entropy

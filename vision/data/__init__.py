@@ -48,17 +48,19 @@ def load_dataset(
     """
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
-    if name in ("cifar10", "cifar100", "imagefolder") and root is None:
-        raise ValueError(f"The {name} dataset needs --data-root, the folder that holds it.")
-    if name == "imagefolder":
-        return load_image_folder(Path(root), image_size=image_size or 224, augment=augment)
+    if name in ("cifar10", "cifar100", "imagefolder"):
+        if root is None:
+            raise ValueError(f"The {name} dataset needs --data-root, the folder that holds it.")
+        folder = Path(root)
+        if name == "imagefolder":
+            return load_image_folder(folder, image_size=image_size or 224, augment=augment)
     if image_size not in (None, 32):
         raise ValueError(f"The {name} dataset has 32x32 images; leave the image size unset.")
     if name == "digits":
         return load_digits(seed=seed, augment=augment)
     if name == "shapes":
         return load_shapes(seed=seed, augment=augment)
-    return load_cifar(name, Path(root), seed=seed, augment=augment)
+    return load_cifar(name, folder, seed=seed, augment=augment)
 
 
 __all__ = [

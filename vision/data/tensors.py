@@ -71,19 +71,21 @@ class ImageTensorDataset(Dataset[tuple[Tensor, int]]):
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         image = self.images[index]
         if self.augmentation is not None:
-            image = self._augment(image, np.random.default_rng((self.seed, self.epoch, index)))
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            image = _augment(image, self.augmentation, rng)
         image = image.float().div_(255.0)
         return (image - self.mean) / self.std, int(self.labels[index])
 
-    def _augment(self, image: Tensor, rng: np.random.Generator) -> Tensor:
-        pad = self.augmentation.padding
-        if pad:
-            height, width = image.shape[1:]
-            top, left = rng.integers(0, 2 * pad + 1, size=2)
-            image = F.pad(image, (pad, pad, pad, pad))[:, top : top + height, left : left + width]
-        if self.augmentation.flip and rng.random() < 0.5:
-            image = image.flip(-1)
-        return image
+
+def _augment(image: Tensor, augmentation: Augmentation, rng: np.random.Generator) -> Tensor:
+    pad = augmentation.padding
+    if pad:
+        height, width = image.shape[1:]
+        top, left = rng.integers(0, 2 * pad + 1, size=2)
+        image = F.pad(image, (pad, pad, pad, pad))[:, top : top + height, left : left + width]
+    if augmentation.flip and rng.random() < 0.5:
+        image = image.flip(-1)
+    return image
 
 
 def channel_statistics(images: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:

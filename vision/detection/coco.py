@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -24,7 +25,8 @@ def write_coco(dataset: DetectionDataset, folder: Path) -> Path:
     """Write the images as PNGs and ``annotations.json`` into ``folder``; returns the JSON path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for index in range(len(dataset)):
         image = dataset.images[index]
         file_name = f"{index:06d}.png"
@@ -67,7 +69,7 @@ def read_coco(folder: Path) -> DetectionDataset:
         coco = json.loads(path.read_text())
         categories = sorted(coco["categories"], key=lambda c: c["id"])
         label_of = {c["id"]: i + 1 for i, c in enumerate(categories)}
-        per_image = {image["id"]: [] for image in coco["images"]}
+        per_image: dict[int, list[dict[str, Any]]] = {image["id"]: [] for image in coco["images"]}
         for annotation in coco["annotations"]:
             per_image[annotation["image_id"]].append(annotation)
     except FileNotFoundError:

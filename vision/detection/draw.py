@@ -37,10 +37,10 @@ def draw_detections(
     canvas = to_rgb(image).repeat(scale, axis=0).repeat(scale, axis=1).astype(np.float32)
     masks = detections.get("masks")
     for index, label in enumerate(detections["labels"].tolist()):
-        colour = np.array(PALETTE[(label - 1) % len(PALETTE)], dtype=np.float32)
+        tint = np.array(PALETTE[(label - 1) % len(PALETTE)], dtype=np.float32)
         if masks is not None:
             mask = (masks[index, 0] > 0.5).numpy().repeat(scale, 0).repeat(scale, 1)
-            canvas[mask] = (1 - mask_alpha) * canvas[mask] + mask_alpha * colour
+            canvas[mask] = (1 - mask_alpha) * canvas[mask] + mask_alpha * tint
     picture = np.ascontiguousarray(canvas.round().astype(np.uint8))
     boxes = (detections["boxes"] * scale).round().int().tolist()
     for (x0, y0, x1, y1), label, score in zip(

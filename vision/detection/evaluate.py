@@ -94,12 +94,12 @@ def _annotations(images: Sequence[Target], kind: Kind, *, truth: bool):
         boxes = objects["boxes"].float().cpu().reshape(-1, 4)
         labels = objects["labels"].cpu().tolist()
         scores = [1.0] * len(labels) if truth else objects["scores"].float().cpu().tolist()
-        masks = None
+        masks: np.ndarray | None = None
         if kind == "masks":
-            masks = objects["masks"].cpu()
+            object_masks = objects["masks"].cpu()
             if not truth:  # (n, 1, H, W) probabilities
-                masks = masks[:, 0] > 0.5
-            masks = masks.numpy().astype(np.uint8)
+                object_masks = object_masks[:, 0] > 0.5
+            masks = object_masks.numpy().astype(np.uint8)
         for index, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
             label, score = labels[index], scores[index]
             annotation = {"image_id": image_id, "category_id": label, "score": score}
@@ -125,7 +125,7 @@ def predict(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    outputs = []
+    outputs: list[dict[str, Tensor]] = []
     try:
         for start in range(0, len(images), batch_size):
             batch = [image.to(device) for image in images[start : start + batch_size]]

@@ -28,15 +28,15 @@ def shapes_detection_dataset(
     for _ in range(count):
         canvas = rng.uniform(0, 60, size=3) + rng.normal(0, 10, size=(image_size, image_size, 3))
         kinds = rng.integers(0, len(CLASSES), size=rng.integers(1, max_objects + 1))
-        image_masks = []
+        layers: list[np.ndarray] = []
         for kind in kinds:
             radius = rng.uniform(0.1, 0.25) * image_size
             center = tuple(rng.uniform(radius, image_size - radius, size=2))
             mask = shape_mask(CLASSES[kind], image_size, center, radius)
             canvas[mask] = rng.uniform(120, 255, size=3)
-            image_masks = [m & ~mask for m in image_masks] + [mask]
-        visible = [i for i, m in enumerate(image_masks) if m.any()]
-        image_masks = np.stack([image_masks[i] for i in visible])
+            layers = [m & ~mask for m in layers] + [mask]
+        visible = [i for i, m in enumerate(layers) if m.any()]
+        image_masks = np.stack([layers[i] for i in visible])
         images.append(np.clip(canvas, 0, 255).astype(np.uint8))
         boxes.append(np.stack([_mask_box(m) for m in image_masks]).astype(np.float32))
         labels.append(kinds[visible].astype(np.int64) + 1)

@@ -160,7 +160,8 @@ def train_detector(
             progress(step, {"loss": losses[-1], **{k: v.item() for k, v in loss_parts.items()}})
         stopped_early = max_seconds is not None and time.perf_counter() - start > max_seconds
         done = step == settings.steps or stopped_early
-        if checkpoint is not None and (done or step % checkpoint_every == 0):
+        # spec is set whenever checkpoint is (checked above).
+        if checkpoint is not None and spec is not None and (done or step % checkpoint_every == 0):
             save_detector(checkpoint, model, spec, optimizer=optimizer, step=step)
         if stopped_early:
             break

@@ -14,7 +14,7 @@ Every explainer follows one contract:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, NamedTuple, Self
 
@@ -43,7 +43,7 @@ def normalize_per_sample(maps: Tensor) -> Tensor:
     return scaled.reshape(maps.shape)
 
 
-def upsample(maps: Tensor, size: tuple[int, int]) -> Tensor:
+def upsample(maps: Tensor, size: Sequence[int]) -> Tensor:
     """Bilinearly resize (B, h, w) maps to ``size`` (half-pixel centres, as OpenCV)."""
     if tuple(maps.shape[-2:]) == tuple(size):
         return maps

@@ -40,9 +40,10 @@ class CAM(LayerExplainer):
             if not linears:
                 raise ValueError("CAM needs a model whose head is an nn.Linear; found none.")
             classifier = linears[-1]
-        self.classifier = resolve_layer(model, classifier)
-        if not isinstance(self.classifier, nn.Linear):
+        layer = resolve_layer(model, classifier)
+        if not isinstance(layer, nn.Linear):
             raise ValueError(f"CAM's classifier must be an nn.Linear, not {type(classifier)}.")
+        self.classifier = layer
 
     def _attribute(self, model: nn.Module, inputs: Tensor, target: Target) -> Tensor:
         if not isinstance(target, LogitTarget):

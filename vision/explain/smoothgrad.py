@@ -64,7 +64,7 @@ class SmoothGrad(Explainer):
         if self.seed is not None:
             generator = torch.Generator(device=inputs.device).manual_seed(self.seed)
         copies_per_pass = max(1, self.batch_size // batch)
-        total: Tensor | None = None
+        total = inputs.new_zeros(())  # broadcasts to the attributions' shape
         for start in range(0, self.samples, copies_per_pass):
             copies = min(copies_per_pass, self.samples - start)
             noise = torch.stack(
@@ -78,5 +78,5 @@ class SmoothGrad(Explainer):
             noisy = (inputs + sigma * noise).flatten(0, 1)  # (copies * B, C, H, W)
             attribution = self.explainer.attribute(noisy, tile_target(target, copies, batch))
             summed = attribution.unflatten(0, (copies, batch)).sum(dim=0)
-            total = summed if total is None else total + summed
+            total = total + summed
         return total / self.samples

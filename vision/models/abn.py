@@ -86,7 +86,7 @@ class AttentionBranchNetwork(nn.Module):
     """Feature extractor, attention branch and perception branch; returns ``ABNOutput``."""
 
     def __init__(
-        self, features: nn.Module, attention_branch: AttentionBranch, perception: nn.Module
+        self, features: nn.Module, attention_branch: AttentionBranch, perception: nn.Sequential
     ) -> None:
         super().__init__()
         self.features = features

@@ -19,7 +19,7 @@ the last pool), and the perception branch is ``block3``, ``avgpool`` and ``class
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Unpack
+from typing import Unpack, cast
 
 from torch import Tensor, nn
 
@@ -73,8 +73,9 @@ class AlexNet(nn.Module):
         biased_one = {"conv2", "conv4", "conv5", "fc6", "fc7"}
         for name, module in [*self.features.named_children(), *self.classifier.named_children()]:
             if isinstance(module, (nn.Conv2d, nn.Linear)):
+                bias = cast(Tensor, module.bias)  # every layer above is built with one
                 nn.init.normal_(module.weight, mean=0.0, std=0.01)
-                nn.init.constant_(module.bias, 1.0 if name in biased_one else 0.0)
+                nn.init.constant_(bias, 1.0 if name in biased_one else 0.0)
 
     def forward(self, images: Tensor) -> Tensor:
         features = self.avgpool(self.features(images))  # (B, 256, 6, 6)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias, TypedDict
+from typing import TypeAlias, TypedDict, TypeVar
 from urllib.parse import urlparse
 
 import torch
@@ -18,6 +18,7 @@ from vision.models.abn import ABN_MAPS, ABNMap, StageSplit, attention_branch_net
 from vision.norm import NORM_KINDS, NormFactory, convert_batchnorm, make_norm
 
 Weights: TypeAlias = str | WeightsEnum | None
+Model = TypeVar("Model", bound=nn.Module)
 
 
 class BuildOptions(TypedDict, total=False):
@@ -128,7 +129,7 @@ def check_abn_map(abn_map: str) -> None:
 
 
 def finish(
-    model: nn.Module, options: ResolvedOptions, *, split: Callable[[nn.Module], StageSplit]
+    model: Model, options: ResolvedOptions, *, split: Callable[[Model], StageSplit]
 ) -> nn.Module:
     """Load weights, set the normalization and wrap in ABN: the common end of every builder.
 
@@ -141,7 +142,8 @@ def finish(
     """
     if options.weights is not None:
         load_local_weights(model, options.arch, options.weights)
-    model = convert_batchnorm(model, options.norm, groups=options.groups)
+    # Converts in place: only a bare BatchNorm layer would be replaced, and no classifier is one.
+    convert_batchnorm(model, options.norm, groups=options.groups)
     if not options.abn:
         return model
     return attention_branch_network(

@@ -39,6 +39,11 @@ class CifarResNet(nn.Module):
         norm: normalization factory.
     """
 
+    # The stages, registered by add_module in __init__.
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+
     def __init__(
         self,
         block: type[BasicBlock | Bottleneck],

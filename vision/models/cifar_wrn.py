@@ -53,6 +53,11 @@ class WideBasicBlock(nn.Module):
 class WideResNet(nn.Module):
     """WRN-``depth``-``widen_factor`` for 32x32 images."""
 
+    # The stages, registered by add_module in __init__.
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+
     def __init__(
         self,
         depth: int,

@@ -31,6 +31,10 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 class ImageNetToUnitRange(nn.Module):
     """Maps ImageNet-normalized images to the [-1, 1] scaling of GoogLeNet's weights."""
 
+    # Registered as buffers in __init__.
+    scale: Tensor
+    shift: Tensor
+
     def __init__(self) -> None:
         super().__init__()
         std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
