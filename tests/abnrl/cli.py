@@ -1,7 +1,11 @@
-"""Running the ``abnrl`` CLI from tests, in subprocesses, on tiny real runs."""
+"""Running the ``abnrl`` CLI from tests on tiny real runs: in this process, or in a new one."""
 
+import contextlib
+import io
 import subprocess
 import sys
+
+from abnrl.cli import main
 
 TINY = [
     "--n-envs",
@@ -20,16 +24,20 @@ TINY = [
 ]
 
 
-def abnrl(*args, check=True, timeout=300):
-    """Run the ``abnrl`` CLI in a subprocess; returns the CompletedProcess."""
-    result = subprocess.run(
-        [sys.executable, "-m", "abnrl.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"abnrl {' '.join(map(str, args))} failed:\n{result.stderr}")
+def abnrl(*args, check=True):
+    """Run the ``abnrl`` CLI in this process (as ``abnrl ARGS`` would, without the seconds
+    a new interpreter spends importing torch); its exit code and what it printed, as a
+    ``CompletedProcess``. ``cli_process`` runs one in a real process (for signals)."""
+    argv = [str(arg) for arg in args]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit:  # --help
+            code = exit.code if isinstance(exit.code, int) else 0
+    result = subprocess.CompletedProcess(["abnrl", *argv], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"abnrl {' '.join(argv)} failed:\n{result.stderr}")
     return result
 
 

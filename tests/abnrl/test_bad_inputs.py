@@ -13,6 +13,9 @@ import torch
 from PIL import Image
 
 from abnrl.cli import main
+from abnrl.training.checkpoints import save_checkpoint
+from agents import make_agent
+from envs import make_vec_env
 from tests.crafted_files import WritesAFile, with_payload
 
 
@@ -56,6 +59,17 @@ def _eval_json(run: Path, content: str) -> None:
     (run / "checkpoints" / "eval.json").write_text(content)
 
 
+def _truncated_checkpoint(run: Path, tmp: Path) -> None:
+    whole = (run / "checkpoints" / "latest.zip").read_bytes()
+    (tmp / "truncated.zip").write_bytes(whole[: len(whole) // 2])
+
+
+def _pong_agent_claiming_breakout(run: Path, tmp: Path) -> None:
+    """A Pong agent (6 actions) whose checkpoint says it plays Breakout (4 actions)."""
+    agent = make_agent(make_vec_env("pong", 1), seed=0, device="cpu", n_steps=8, batch_size=8)
+    save_checkpoint(agent, tmp / "pong-agent.zip", game="breakout", protocol="classic")
+
+
 def case(name, command, phrase, setup=None):
     """A bad input: ``command`` ({run} and {tmp} stand for the paths), the phrase its
     sentence must hold, and ``setup(run, tmp)`` that damages the files first."""
@@ -74,6 +88,7 @@ CASES = [
     case("train-threads-negative", "train --threads -2", "--threads"),
     case("train-heads-0", "train --attention-heads 0", "--attention-heads"),
     case("train-unknown-game", "train --game notagame", "notagame"),
+    case("train-misspelled-game", "train --game breakot", "did you mean"),
     case("train-unknown-algo", "train --algo dqn", "dqn"),
     case("train-unknown-policy", "train --policy mlp", "mlp"),
     case("train-unknown-attention", "train --attention lstm", "lstm"),
@@ -145,6 +160,14 @@ CASES = [
     case("eval-unknown-protocol", "eval {run} --protocol v9", "v9"),
     case("eval-out-folder-missing", "eval {run} --out {tmp}/no/eval.json", "does not exist"),
     case("eval-nothing-given", "eval", "--pretrained"),
+    case("eval-missing", "eval {tmp}/missing", "does not exist"),
+    case("eval-truncated", "eval {tmp}/truncated.zip", "not a readable", _truncated_checkpoint),
+    case(
+        "eval-agent-of-another-game",
+        "eval {tmp}/pong-agent.zip --episodes 1",
+        "trained for another game",
+        _pong_agent_claiming_breakout,
+    ),
     case("eval-both-given", "eval {run} --pretrained", "--pretrained"),
     case(
         "eval-not-a-zip",
@@ -166,6 +189,14 @@ CASES = [
     case("watch-not-mp4", "watch {run} --out {tmp}/clip.avi", ".mp4"),
     case("watch-out-folder-missing", "watch {run} --out {tmp}/no/clip.mp4", "does not exist"),
     case("watch-unknown-device", "watch {run} --device tpu", "tpu"),
+    case(
+        "watch-run-without-checkpoint",
+        "watch {tmp}/empty-run",
+        "no checkpoint",
+        lambda r, t: (t / "empty-run").mkdir(),
+    ),
+    # a folder that passes the checks but takes no files
+    case("watch-out-unwritable", "watch {run} --out /proc/x.mp4 --max-frames 8", "x.mp4"),
     # analyze
     case("analyze-payload", "analyze {run}", "not a safe agent checkpoint", _crafted_checkpoint),
     case("analyze-episodes-0", "analyze {run} --episodes 0", "--episodes"),

@@ -9,21 +9,12 @@ from PIL import Image
 
 from abnrl.commands.vision_explain import VisionExplainConfig, run
 from abnrl.errors import UserError
-from vision.train import TrainConfig, train
+from tests.vision.tiny_training import tiny_training
+from vision.train import train
 
 
 def _checkpoint(folder, abn):
-    config = TrainConfig(
-        model="cifar_resnet20",
-        abn=abn,
-        dataset="digits",
-        epochs=1,
-        batch_size=16,
-        max_steps_per_epoch=2,
-        out_dir=folder,
-        progress=False,
-        tensorboard=False,
-    )
+    config = tiny_training(folder, abn=abn, epochs=1, max_steps_per_epoch=2)
     return train(config).checkpoint
 
 

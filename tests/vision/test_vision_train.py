@@ -14,25 +14,11 @@ from torch.utils.data import DataLoader, TensorDataset
 from abnrl.cli import GROUPS, parse
 from abnrl.commands.vision_train import PRESETS, VisionTrainConfig, resolve, run
 from abnrl.errors import UserError
+from tests.vision.tiny_training import tiny_training
 from vision.checkpoint import load_trained
 from vision.evaluation import evaluate
 from vision.models.attention_branch import SoftplusConv2d
 from vision.train import SetupError, TrainConfig, train
-
-
-def _config(out_dir, **overrides) -> TrainConfig:
-    settings = dict(
-        model="cifar_resnet20",
-        abn=True,
-        dataset="digits",
-        epochs=2,
-        batch_size=16,
-        max_steps_per_epoch=3,
-        out_dir=out_dir,
-        progress=False,
-        tensorboard=False,
-    )
-    return TrainConfig(**(settings | overrides))
 
 
 def _steps(out_dir) -> list[float]:
@@ -41,12 +27,12 @@ def _steps(out_dir) -> list[float]:
 
 
 def test_resume_continues_exactly(tmp_path):
-    straight = train(_config(tmp_path / "straight"))
+    straight = train(tiny_training(tmp_path / "straight"))
     assert [r.epoch for r in straight.history] == [1, 2]
     assert (tmp_path / "straight" / "best.pt").is_file()
-    first_half = train(_config(tmp_path / "resumed", epochs=1))
+    first_half = train(tiny_training(tmp_path / "resumed", epochs=1))
     assert len(first_half.history) == 1
-    resumed = train(_config(tmp_path / "resumed", resume=True))
+    resumed = train(tiny_training(tmp_path / "resumed", resume=True))
     assert [r.epoch for r in resumed.history] == [1, 2]
     assert _steps(tmp_path / "resumed") == _steps(tmp_path / "straight")
     a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]
@@ -58,7 +44,7 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_trained_model_loads_with_what_it_needs_to_read_images(tmp_path):
-    result = train(_config(tmp_path, epochs=1, abn=False, norm="gn"))
+    result = train(tiny_training(tmp_path, epochs=1, abn=False, norm="gn"))
     trained = load_trained(result.checkpoint)
     assert trained.classes == tuple("0123456789") and trained.image_size == 32
     assert not trained.model.training and len(trained.mean) == 3
@@ -67,23 +53,23 @@ def test_trained_model_loads_with_what_it_needs_to_read_images(tmp_path):
 
 
 def test_setup_errors_are_one_sentence(tmp_path):
-    train(_config(tmp_path, epochs=1))
+    train(tiny_training(tmp_path, epochs=1))
     with pytest.raises(SetupError, match="already holds a run; pass --resume"):
-        train(_config(tmp_path, epochs=1))
+        train(tiny_training(tmp_path, epochs=1))
     with pytest.raises(SetupError, match=r"checkpoint holds model, abn, norm, classes"):
-        train(_config(tmp_path, abn=False, resume=True))
+        train(tiny_training(tmp_path, abn=False, resume=True))
     with pytest.raises(SetupError, match="Nothing to resume"):
-        train(_config(tmp_path / "empty", resume=True))
+        train(tiny_training(tmp_path / "empty", resume=True))
     with pytest.raises(SetupError, match="alexnet cannot read 32x32 images"):
-        train(_config(tmp_path / "alexnet", model="alexnet"))
+        train(tiny_training(tmp_path / "alexnet", model="alexnet"))
     with pytest.raises(SetupError, match="Unknown model 'resnet19'"):
-        train(_config(tmp_path / "x", model="resnet19"))
+        train(tiny_training(tmp_path / "x", model="resnet19"))
     with pytest.raises(SetupError, match="Unknown ABN map '3'; choose one of positive, 3x3, 1x1"):
-        train(_config(tmp_path / "y", abn_map="3"))
+        train(tiny_training(tmp_path / "y", abn_map="3"))
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "last.pt").write_bytes(b"garbage")
     with pytest.raises(SetupError, match="is not a readable checkpoint"):
-        train(_config(tmp_path / "bad", resume=True))
+        train(tiny_training(tmp_path / "bad", resume=True))
     with pytest.raises(ValueError, match="is not a readable checkpoint"):
         load_trained(tmp_path / "bad" / "last.pt")
 
@@ -100,7 +86,7 @@ def _same_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> bool:
 
 
 def test_abn_map_is_saved_and_loads_back(tmp_path):
-    result = train(_config(tmp_path, epochs=1))  # the default: 3x3, non-negative weights
+    result = train(tiny_training(tmp_path, epochs=1))  # the default: 3x3, non-negative weights
     state = torch.load(result.checkpoint, weights_only=True)
     assert state["abn_map"] == "positive" and "abn_map_kernel" not in state
     trained = load_trained(result.checkpoint)
@@ -128,7 +114,7 @@ def _as_legacy(checkpoint, path, **legacy):
 def test_checkpoints_saved_before_the_abn_map_option_load_as_trained(
     tmp_path, abn_map, legacy, conv
 ):
-    result = train(_config(tmp_path / "run", epochs=1, abn_map=abn_map))
+    result = train(tiny_training(tmp_path / "run", epochs=1, abn_map=abn_map))
     older = tmp_path / "older" / "last.pt"
     state = _as_legacy(result.checkpoint, older, **legacy)
     trained = load_trained(older)
@@ -140,7 +126,7 @@ def test_checkpoints_saved_before_the_abn_map_option_load_as_trained(
     refused = f"ABN map is {abn_map}, not positive; resume with --abn-map {abn_map}"
     for run_dir in ("run", "older"):
         with pytest.raises(SetupError, match=refused):
-            train(_config(tmp_path / run_dir, resume=True))
+            train(tiny_training(tmp_path / run_dir, resume=True))
 
 
 def test_evaluate_counts_top1_and_top5():
@@ -194,7 +180,7 @@ def test_presets_follow_the_abn_paper_and_flags_override_them():
 
 
 def test_command_trains_and_turns_setup_errors_into_user_errors(tmp_path, capsys):
-    config = VisionTrainConfig(**dataclasses.asdict(_config(tmp_path, epochs=1, abn=False)))
+    config = VisionTrainConfig(**dataclasses.asdict(tiny_training(tmp_path, epochs=1, abn=False)))
     assert run(config) == 0
     assert "top-1 error" in capsys.readouterr().out
     with pytest.raises(UserError, match="already holds a run"):
