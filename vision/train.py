@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sized
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +35,7 @@ from vision.checkpoint import check_same_run, checkpoint_state, read_checkpoint,
 from vision.data import DatasetSplits, load_dataset
 from vision.distributed import Processes, join_processes, mean_over_processes
 from vision.evaluation import evaluate
-from vision.models import ABNMap, ABNOutput, abn_loss, build
-from vision.norm import NormKind
+from vision.models import ABNOutput, abn_loss, build
 from vision.optim import Schedule, build_optimizer, build_schedule, step_schedule
 from vision.run_log import RunLog
 from vision.train_config import EpochRecord, SetupError, TrainConfig, TrainResult, validate
@@ -43,15 +43,6 @@ from vision.train_config import EpochRecord, SetupError, TrainConfig, TrainResul
 __all__ = ["SetupError", "TrainConfig", "TrainResult", "train"]
 
 logger = logging.getLogger(__name__)
-
-
-class _ModelOptions(TypedDict):
-    """The ``build`` options that the input-size check shares with the real build."""
-
-    num_classes: int
-    abn: bool
-    abn_map: ABNMap
-    norm: NormKind | None
 
 
 @dataclass
@@ -111,14 +102,16 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
         seed=config.seed,
         augment=config.augment,
     )
-    options: _ModelOptions = {
-        "num_classes": len(data.classes),
-        "abn": config.abn,
-        "abn_map": config.abn_map,
-        "norm": config.norm,
-    }
-    _check_input_size(config.model, data.image_size, options)
-    model = build(config.model, **options, groups=config.groups, weights=config.weights)
+    build_model = partial(
+        build,
+        config.model,
+        num_classes=len(data.classes),
+        abn=config.abn,
+        abn_map=config.abn_map,
+        norm=config.norm,
+    )
+    _check_input_size(build_model, config.model, data.image_size)
+    model = build_model(groups=config.groups, weights=config.weights)
     model = model.to(device)
     if processes.world_size > 1 and device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -179,11 +172,11 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
     return run
 
 
-def _check_input_size(name: str, image_size: int, options: _ModelOptions) -> None:
+def _check_input_size(build_model: Callable[[], nn.Module], name: str, image_size: int) -> None:
     """Refuse a model that cannot read the dataset's images, before building it for real."""
     with torch.device("meta"):
         try:
-            build(name, **options)(torch.empty(1, 3, image_size, image_size))
+            build_model()(torch.empty(1, 3, image_size, image_size))
         except RuntimeError as error:
             raise ValueError(
                 f"{name} cannot read {image_size}x{image_size} images; pick a model for "
