@@ -45,12 +45,17 @@ from vision.explain import (
     insertion,
     pointing_game,
 )
+from vision.explain.base import upsample
 
 ATTENTION = "attention"
 GRADCAM = "Grad-CAM"
 PERTURBATION = "perturbation saliency"
 RANDOM = "random"
-SOURCES = (ATTENTION, GRADCAM, PERTURBATION, RANDOM)
+BALL_CELL = "ball's cell"
+"""A reference, not an explainer: a map of the agent's own grid that is 1 in the cell
+holding the ball's centre and 0 elsewhere (flat without the ball): what the best map at
+that resolution scores, e.g. the highest ball pointing any head could reach."""
+SOURCES = (ATTENTION, BALL_CELL, GRADCAM, PERTURBATION, RANDOM)
 """Map sources; an agent with several heads also gets one ``attention head k`` per head."""
 
 SEED = 20_000
@@ -100,6 +105,8 @@ class FrameTargets(NamedTuple):
     """Pixels within the radius of the ball centre (all False without a ball)."""
     paddle: Tensor
     """Pixels inside the paddle box."""
+    ball_centre: Tensor
+    """(N, 2) the ball's centre (x, y) in observation pixels (0 without a ball)."""
 
 
 class Example(NamedTuple):
@@ -192,7 +199,7 @@ def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameT
     size = (OBSERVATION_SIZE, OBSERVATION_SIZE)
     centres = torch.arange(OBSERVATION_SIZE, dtype=torch.float32) + 0.5
     no_box = torch.full((4,), -1.0)  # a box no pixel centre lies in
-    has_ball, ball, discs, paddle = [], [], [], []
+    has_ball, ball, discs, paddle, centres_xy = [], [], [], [], []
     for boxes in frame_boxes:
         observed = to_observation(list(boxes))
         ball_in_obs = ball_box(observed)
@@ -201,10 +208,12 @@ def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameT
         if ball_in_obs is None:
             ball.append(no_box)
             discs.append(torch.zeros(size, dtype=torch.bool))
+            centres_xy.append((0.0, 0.0))
             continue
         ball.append(torch.tensor(ball_in_obs[1:]))
         centre_x = (ball_in_obs.x0 + ball_in_obs.x1) / 2
         centre_y = (ball_in_obs.y0 + ball_in_obs.y1) / 2
+        centres_xy.append((centre_x, centre_y))
         squared = (centres[:, None] - centre_y) ** 2 + (centres[None, :] - centre_x) ** 2
         discs.append(squared <= radius**2)  # (84, 84)
     return FrameTargets(
@@ -212,7 +221,21 @@ def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameT
         box_regions(torch.stack(ball), size),
         torch.stack(discs),
         box_regions(torch.stack(paddle), size),
+        torch.tensor(centres_xy, dtype=torch.float32).view(-1, 2),
     )
+
+
+def ball_cell_maps(targets: FrameTargets, grid: tuple[int, int]) -> Tensor:
+    """(N, 84, 84) maps made on the agent's ``grid`` (h, w): 1 in the cell holding the
+    ball's centre, 0 elsewhere, flat in frames without the ball; resized as the agent's
+    own maps are."""
+    height, width = grid
+    rows = (targets.ball_centre[:, 1] * height / OBSERVATION_SIZE).long().clamp(0, height - 1)
+    cols = (targets.ball_centre[:, 0] * width / OBSERVATION_SIZE).long().clamp(0, width - 1)
+    maps = torch.zeros(len(rows), height, width, device=targets.ball_centre.device)
+    maps[torch.arange(len(rows)), rows, cols] = 1.0
+    maps[~targets.has_ball] = 1.0
+    return upsample(maps, (OBSERVATION_SIZE, OBSERVATION_SIZE))
 
 
 def explain(
@@ -317,9 +340,18 @@ def default_sources(network: nn.Module) -> tuple[str, ...]:
     """Every source that applies: the own maps (and each head's) only with attention."""
     if not has_attention(network):
         return (GRADCAM, PERTURBATION, RANDOM)
-    heads = network(torch.zeros(1, 4, OBSERVATION_SIZE, OBSERVATION_SIZE)).attention.shape[1]
+    heads = attention_grid(network)[0]
     per_head = tuple(head_source(k) for k in range(heads)) if heads > 1 else ()
-    return (ATTENTION, *per_head, GRADCAM, PERTURBATION, RANDOM)
+    return (ATTENTION, *per_head, BALL_CELL, GRADCAM, PERTURBATION, RANDOM)
+
+
+def attention_grid(network: ABNActorCritic) -> tuple[int, int, int]:
+    """(heads, h, w) of the network's attention maps."""
+    device = next(network.parameters()).device
+    observation = torch.zeros(1, 4, OBSERVATION_SIZE, OBSERVATION_SIZE, device=device)
+    with torch.no_grad():
+        heads, height, width = network(observation).attention.shape[1:]
+    return heads, height, width
 
 
 def analyse(
@@ -359,6 +391,9 @@ def analyse(
     action_generator = torch.Generator().manual_seed(seed)
     noise_generator = torch.Generator().manual_seed(seed + 1)
     own_maps = has_attention(network)
+    if BALL_CELL in sources and not own_maps:
+        raise ValueError(f"The {BALL_CELL!r} reference needs an agent with attention maps.")
+    grid = attention_grid(network)[1:] if has_attention(network) else (0, 0)
     analysis = Analysis({s: {k: [] for k in METRICS} for s in sources})
     if own_maps:
         analysis.dependence = {d: {"action_change": [], "kl": []} for d in DEPENDENCE}
@@ -400,7 +435,10 @@ def analyse(
                 for name, frame_values in map_statistics(network, observations).items():
                     analysis.map_statistics[name].extend(frame_values.tolist())
             for source in sources:
-                maps = explain(network, source, observations, actions, noise_generator)
+                if source == BALL_CELL:
+                    maps = ball_cell_maps(targets, grid)
+                else:
+                    maps = explain(network, source, observations, actions, noise_generator)
                 maps = maps.to(device)
                 scored = score_maps(
                     network,

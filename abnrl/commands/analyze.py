@@ -11,6 +11,7 @@ from tyro.conf import Positional
 
 from abnrl.analysis.attention import (
     ATTENTION,
+    BALL_CELL,
     GRADCAM,
     PERTURBATION,
     RANDOM,
@@ -36,6 +37,7 @@ from vision.files import write_json_atomic, write_text_atomic
 
 SOURCE_NAMES = {
     "attention": ATTENTION,
+    "ball-cell": BALL_CELL,
     "gradcam": GRADCAM,
     "perturbation": PERTURBATION,
     "random": RANDOM,
@@ -52,9 +54,11 @@ class AnalyzeConfig:
     """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
     pretrained: bool = False
     """Analyse the ABN-PPO Breakout agent that ships with abnrl."""
-    maps: tuple[str, ...] = ("attention", "gradcam", "perturbation", "random")
-    """Map sources: attention (the agent's own maps, and each head's), gradcam,
-    perturbation (Greydanus et al., 2018), random."""
+    maps: tuple[str, ...] = ("attention", "ball-cell", "gradcam", "perturbation", "random")
+    """Map sources: attention (the agent's own maps, and each head's), ball-cell (a
+    reference: 1 in the cell of the agent's map grid that holds the ball, the best any map
+    of that resolution can do), gradcam, perturbation (Greydanus et al., 2018), random.
+    Agents without attention maps: gradcam, perturbation and random."""
     episodes: int = 30
     """Full games to play (all lives)."""
     every: int = 10
@@ -101,7 +105,7 @@ def run(config: AnalyzeConfig) -> int:
         )
     check_actions(model, meta["game"])
     network = policy_network(model.policy).eval()
-    if "attention" in config.maps and not has_attention(network):
+    if {"attention", "ball-cell"} & set(config.maps) and not has_attention(network):
         raise UserError(
             "This agent has no attention maps of its own; analyse it with --maps gradcam "
             "perturbation random."

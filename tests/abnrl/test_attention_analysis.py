@@ -7,12 +7,15 @@ import torch
 
 from abnrl.analysis.attention import (
     ATTENTION,
+    BALL_CELL,
     DEPENDENCE,
     METRICS,
     RANDOM,
     analyse,
     as_distribution,
+    ball_cell_maps,
     default_sources,
+    frame_targets,
     head_source,
     summarise,
 )
@@ -21,7 +24,9 @@ from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
 from agents.policy_view import policy_network
+from envs.objects import Box
 from tests.abnrl.cli import abnrl
+from vision.explain import pointing_game
 
 
 def shipped_network():
@@ -74,11 +79,24 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     torch.manual_seed(0)
     network = ABNActorCritic(4, attention="softmax", heads=2).eval()
     sources = default_sources(network)
-    assert sources[:3] == (ATTENTION, head_source(0), head_source(1))
+    assert sources[:4] == (ATTENTION, head_source(0), head_source(1), BALL_CELL)
     analysis = analyse(
-        network, episodes=1, every=25, max_steps_per_game=50, sources=sources[:3], curve_steps=5
+        network, episodes=1, every=25, max_steps_per_game=50, sources=sources[:4], curve_steps=5
     )
-    assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:3])
+    assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:4])
+
+
+def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
+    paddle = Box("paddle", 70, 189, 86, 193)
+    frames = [[Box("ball", 94, 48, 96, 52), paddle], [paddle]]  # ball at (95, 50) in the frame
+    targets = frame_targets(frames, radius=8.0)
+    maps = ball_cell_maps(targets, (9, 9))
+    # (95, 50) of 160x210 is (49.9, 20.0) of 84x84: column 5, row 2 of a 9x9 grid, whose
+    # centre (51.3, 23.3) is the peak of the map resized to 84x84.
+    assert maps.shape == (2, 84, 84) and divmod(int(maps[0].argmax()), 84) == (23, 51)
+    assert (maps[1] == 1).all()  # no ball: flat
+    # The peak is 3.6 px from the ball's centre: a hit at 4 px.
+    assert pointing_game(maps[:1], targets.ball[:1], tolerance=4.0).item()
 
 
 def test_maps_read_as_distributions_sum_to_one():
