@@ -6,15 +6,12 @@ import contextlib
 import io
 import os
 import re
-import signal
 import sys
-from importlib import import_module
-from importlib.metadata import version
+from importlib import import_module, metadata
 from typing import NamedTuple
 
-import tyro
-
 from abnrl.errors import UserError
+from abnrl.termination import Terminated, held, sigterm_raises
 
 
 class Command(NamedTuple):
@@ -82,7 +79,8 @@ def _dispatch(commands: dict[str, Command], groups: dict, argv: list[str], prog:
         return _dispatch(groups[name], {}, rest, f"{prog} {name}")
     if name not in commands:
         raise UserError(f"unknown command {name!r}; choose one of {', '.join(names)}.")
-    module = import_module(f"abnrl.commands.{commands[name].module}")
+    with held():  # the command's libraries (torch, ...): see abnrl.termination
+        module = import_module(f"abnrl.commands.{commands[name].module}")
     return module.run(parse(commands[name], rest, f"{prog} {name}"))
 
 
@@ -103,6 +101,8 @@ def parse_flags(config: type, args: list[str], prog: str, default: object = None
         UserError: flags that do not parse (unknown, a value of the wrong type, a choice
             outside a Literal's), in tyro's own words without its box.
     """
+    import tyro  # here, not above: SIGTERM is caught before the slow imports (see main)
+
     printed = io.StringIO()
     try:
         with contextlib.redirect_stderr(printed):
@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``abnrl``; returns the exit code (2 for a user's mistake)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--version"]:
-        print(f"abnrl {version('abnrl')}")
+        print(f"abnrl {metadata.version('abnrl')}")
         return 0
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _dispatch(COMMANDS, GROUPS, argv, "abnrl")
+        with sigterm_raises():
+            return _dispatch(COMMANDS, GROUPS, argv, "abnrl")
     except UserError as error:
         sys.stderr.write(f"abnrl: {error}\n")
         return 2
@@ -163,19 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         sys.stderr.write("abnrl: terminated (SIGTERM).\n")
         return 143
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: unwinding runs every clean-up (temporary files are removed).
-
-    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way
-    (an optional import, a library's fallback) swallows it."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
 
 
 if __name__ == "__main__":
