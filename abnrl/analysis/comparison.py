@@ -10,6 +10,7 @@ game's references are known (``envs.REFERENCE_SCORES``).
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Run:
     score: float
     score_source: str
     curve: dict[int, float]  # agent steps -> mean evaluation score
+    games: list[float] | None = None  # each game's score in abnrl eval's eval.json
 
 
 def find_runs(paths: list[Path]) -> list[Run]:
@@ -73,9 +75,13 @@ def _read_run(root: Path) -> Run:
         config = json.loads(run_dir.config.read_text())
         curve = _read_curve(run_dir.evaluations) if run_dir.evaluations.exists() else {}
         eval_json = run_dir.latest.parent / "eval.json"
+        games = None
         if eval_json.exists():
-            score = float(json.loads(eval_json.read_text())["summary"]["mean"])
+            evaluation = json.loads(eval_json.read_text())
+            score = float(evaluation["summary"]["mean"])
             source = "abnrl eval"
+            if "scores" in evaluation:
+                games = [float(game) for game in evaluation["scores"]]
         elif curve:
             score, source = curve[max(curve)], f"evaluation at {max(curve)} steps"
         else:
@@ -85,7 +91,7 @@ def _read_run(root: Path) -> Run:
             )
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
         raise UserError(f"The run {root} has a malformed config or evaluation file.") from None
-    return Run(root, config, score, source, curve)
+    return Run(root, config, score, source, curve, games)
 
 
 def _read_curve(evaluations_csv: Path) -> dict[int, float]:
@@ -219,6 +225,40 @@ def improvement_probabilities(
     return result
 
 
+@dataclass
+class GameDifference:
+    """Two runs' evaluations compared game by game: mean(X) - mean(Y) in raw points with
+    Welch's 95% confidence interval (unequal variances) and its p-value."""
+
+    x: str
+    y: str
+    games: tuple[int, int]
+    difference: Interval
+    p_value: float
+
+    @property
+    def settled(self) -> bool:
+        """The interval excludes 0: the sign of the difference is settled at 95%."""
+        _, low, high = self.difference
+        return low > 0 or high < 0
+
+
+def game_differences(groups: dict[str, list[Run]]) -> list[GameDifference]:
+    """Each pair of groups when every group is one run whose ``abnrl eval`` kept each
+    game's score; none otherwise (with several seeds, runs are the unit of comparison)."""
+    games = {name: runs[0].games for name, runs in groups.items() if len(runs) == 1}
+    if len(games) != len(groups) or any(g is None or len(g) < 2 for g in games.values()):
+        return []
+    result = []
+    for x, y in itertools.combinations(games, 2):
+        a, b = np.asarray(games[x]), np.asarray(games[y])
+        test = scipy.stats.ttest_ind(a, b, equal_var=False)
+        interval = test.confidence_interval(0.95)
+        difference = (float(a.mean() - b.mean()), float(interval.low), float(interval.high))
+        result.append(GameDifference(x, y, (a.size, b.size), difference, float(test.pvalue)))
+    return result
+
+
 def _iqm_per_step(scores: np.ndarray) -> np.ndarray:
     """rliable's aggregate_iqm of (runs, games, steps) scores at each step at once."""
     return scipy.stats.trim_mean(scores.reshape(-1, scores.shape[-1]), 0.25, axis=0)
@@ -259,6 +299,7 @@ class Comparison:
     aggregates: dict[str, dict[str, Interval]]
     improvement: dict[tuple[str, str], Interval]
     curves: dict[str, dict[str, list[float]]]
+    differences: list[GameDifference]
 
     def to_json(self) -> dict:
         return {
@@ -283,6 +324,17 @@ class Comparison:
                 for (x, y), (p, lo, hi) in self.improvement.items()
             ],
             "curves": self.curves,
+            "per_game_differences": [
+                {
+                    "x": d.x,
+                    "y": d.y,
+                    "games": list(d.games),
+                    **dict(zip(("difference", "low", "high"), d.difference, strict=True)),
+                    "p_value": d.p_value,
+                    "settled": d.settled,
+                }
+                for d in self.differences
+            ],
         }
 
 
@@ -304,6 +356,7 @@ def compare(groups: dict[str, list[Run]], *, reps: int = 5_000, seed: int = 0) -
         ),
         improvement=improvement_probabilities(scores, reps=reps, seed=seed),
         curves=iqm_curves(groups, transform, reps=reps, seed=seed),
+        differences=game_differences(groups),
     )
 
 
@@ -325,7 +378,12 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
         for name, runs in comparison.groups.items()
     ]
     improvement = [[x, y, _interval(value)] for (x, y), value in comparison.improvement.items()]
-    return [
+    differences = [
+        [d.x, d.y, f"{d.games[0]} / {d.games[1]}", _interval(d.difference, digits=1),
+         f"{d.p_value:.3g}", "yes" if d.settled else "no"]
+        for d in comparison.differences
+    ]  # fmt: skip
+    tables = [
         (
             f"{comparison.game}: {unit} scores, 95% stratified-bootstrap CIs",
             ["group", "runs", "raw mean"] + [AGGREGATE_TITLES[k] for k in names],
@@ -337,11 +395,21 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
             improvement,
         ),
     ]
+    if differences:
+        tables.append(
+            (
+                "Game by game (one run per group): difference of the mean raw scores, "
+                "Welch's 95% CI",
+                ["X", "Y", "games", "mean X - mean Y", "p", "settled"],
+                differences,
+            )
+        )
+    return tables
 
 
-def _interval(value: Interval) -> str:
+def _interval(value: Interval, digits: int = 3) -> str:
     point, low, high = value
-    return f"{point:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def figures(comparison: Comparison) -> dict[str, bytes]:

@@ -13,6 +13,7 @@ from tests.abnrl.cli import abnrl
 rliable = pytest.importorskip("rliable", reason="the compare extra: pip install -e '.[compare]'")
 from rliable import library as rly  # noqa: E402
 from rliable import metrics  # noqa: E402
+from scipy.stats import t as scipy_t  # noqa: E402
 
 STEPS = [50_000, 100_000, 150_000]
 RANDOM, HUMAN = 1.7, 30.5  # Breakout's references
@@ -132,3 +133,41 @@ def test_without_rliable_compare_says_how_to_get_it(monkeypatch, runs):
     monkeypatch.setitem(sys.modules, "rliable", None)
     with pytest.raises(UserError, match=r"pip install 'abnrl\[compare\]'"):
         compare(group_runs(find_runs([runs])), reps=100)
+
+
+def evaluated_run(root, policy, games):
+    """A run of one seed whose abnrl eval kept each game's score."""
+    made_up_runs(root, policy, [float(np.mean(games))])
+    eval_json = root / f"{policy}-0" / "checkpoints" / "eval.json"
+    eval_json.parent.mkdir()
+    eval_json.write_text(json.dumps({"scores": games, "summary": {"mean": np.mean(games)}}))
+
+
+def test_single_runs_are_compared_game_by_game_with_welchs_interval(tmp_path):
+    abn_games = [410.0, 380.0, 432.0, 300.0, 395.0, 420.0]
+    cnn_games = [250.0, 310.0, 120.0, 290.0]
+    evaluated_run(tmp_path, "abn", abn_games)
+    evaluated_run(tmp_path, "cnn", cnn_games)
+    [difference] = compare(group_runs(find_runs([tmp_path])), reps=200).differences
+    # Welch's interval by hand: unequal variances, Welch-Satterthwaite degrees of freedom.
+    a, b = np.array(abn_games), np.array(cnn_games)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = scipy_t.ppf(0.975, dof) * np.sqrt(va + vb)
+    gap = a.mean() - b.mean()
+    assert (difference.x, difference.y, difference.games) == ("policy=abn", "policy=cnn", (6, 4))
+    assert difference.difference == pytest.approx((gap, gap - half, gap + half))
+    assert difference.settled and difference.p_value < 0.05
+    result = abnrl("compare", tmp_path, "--out", tmp_path / "out", "--reps", 200)
+    assert "Welch's 95% CI" in result.stdout
+    assert "| policy=abn | policy=cnn | 6 / 4 |" in result.stdout
+
+
+def test_overlapping_games_are_not_settled_and_seeds_are_not_compared_by_game(tmp_path):
+    evaluated_run(tmp_path / "a", "abn", [100.0, 300.0, 200.0])
+    evaluated_run(tmp_path / "a", "cnn", [150.0, 250.0, 190.0])
+    [difference] = compare(group_runs(find_runs([tmp_path / "a"])), reps=200).differences
+    assert not difference.settled and difference.difference[1] < 0 < difference.difference[2]
+    made_up_runs(tmp_path / "b", "abn", ABN)
+    made_up_runs(tmp_path / "b", "cnn", CNN)
+    assert compare(group_runs(find_runs([tmp_path / "b"])), reps=200).differences == []
