@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agents.attention import (
@@ -49,6 +50,14 @@ def build_attention(
     raise ValueError(f"Unknown attention {name!r}; choose one of {', '.join(ATTENTIONS)}.")
 
 
+def motion_channel(observations: Tensor, size: int) -> Tensor:
+    """(B, 1, size, size) in [0, 1]: the largest change of a pixel between the stack's last
+    two frames within each cell of the map. Max-pooled rather than averaged, so that the
+    2-pixel ball moving through a 9x9 cell still lights the cell up."""
+    last, previous = observations[:, -1:].float(), observations[:, -2:-1].float()
+    return F.adaptive_max_pool2d((last - previous).abs() / 255.0, size)
+
+
 class ABNActorCritic(nn.Module):
     """Actor-critic whose features reach its heads through an attention design.
 
@@ -63,6 +72,8 @@ class ABNActorCritic(nn.Module):
             IMPALA's 21; the backbone's first when None.
         heads: attention heads (``softmax`` only).
         groups: GroupNorm groups in an ABN branch.
+        motion: append ``motion_channel`` to the features the ``softmax`` heads score and
+            pool, so that a head can select what moves.
 
     Inputs are uint8 or float observations (B, 4, 84, 84) in [0, 255]; the network
     scales them by 1/255 itself.
@@ -77,18 +88,23 @@ class ABNActorCritic(nn.Module):
         map_size: int | None = None,
         heads: int = 4,
         groups: int = 8,
+        motion: bool = False,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(
                 f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}."
             )
+        if motion and attention != "softmax":
+            raise ValueError(f"The motion channel is an option of softmax, not of {attention}.")
         parts = BACKBONES[backbone](map_size or MAP_SIZES[backbone][0])
         self.n_actions = n_actions
         self.map_size = parts.map_size
+        self.motion = motion
         self.stem = parts.stem
+        design_parts = parts._replace(channels=parts.channels + 1) if motion else parts
         self.attention: AttentionDesign = build_attention(
-            attention, parts, n_actions, heads=heads, groups=groups
+            attention, design_parts, n_actions, heads=heads, groups=groups
         )
         self.policy_head = nn.Linear(parts.features_dim, n_actions)
         self.value_head = nn.Linear(parts.features_dim, 1)
@@ -101,6 +117,8 @@ class ABNActorCritic(nn.Module):
             # 2.5x faster on channels-last inputs; this makes a CPU update ~25% faster.
             observations = observations.contiguous(memory_format=torch.channels_last)
         features = self.stem(observations.float() / 255.0)  # (B, C, h, w)
+        if self.motion:
+            features = torch.cat([features, motion_channel(observations, self.map_size)], dim=1)
         out = self.attention(features, edit_maps)
         logits = out.branch_logits
         return ABNPolicyOutput(

@@ -39,6 +39,8 @@ class ABNPolicy(ActorCriticPolicy):
             when None.
         heads: attention heads of the ``softmax`` design.
         groups: GroupNorm groups in an ABN attention branch.
+        motion: the ``softmax`` heads also see the change between the last two frames
+            (``agents.actor_critic.motion_channel``).
         **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
             ``optimizer_kwargs``); the network scales images itself, so
             ``normalize_images`` is always False.
@@ -55,6 +57,7 @@ class ABNPolicy(ActorCriticPolicy):
         map_size: int | None = None,
         heads: int = DEFAULT_HEADS,
         groups: int = 8,
+        motion: bool = False,
         **kwargs: Any,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
@@ -71,6 +74,7 @@ class ABNPolicy(ActorCriticPolicy):
         self.map_size = map_size
         self.heads = heads
         self.groups = groups
+        self.motion = motion
         kwargs["normalize_images"] = False
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -82,6 +86,7 @@ class ABNPolicy(ActorCriticPolicy):
             map_size=self.map_size,
             heads=self.heads,
             groups=self.groups,
+            motion=self.motion,
         )
         if self.ortho_init:
             # openai/baselines' gains, as SB3 uses them: sqrt(2) inside, 0.01 policy, 1 value.
@@ -100,6 +105,7 @@ class ABNPolicy(ActorCriticPolicy):
             "map_size": self.map_size,
             "heads": self.heads,
             "groups": self.groups,
+            "motion": self.motion,
         }
 
     def _distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:

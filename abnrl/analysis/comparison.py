@@ -32,6 +32,7 @@ ABN_ONLY = {
     "attention",
     "map_size",
     "attention_heads",
+    "attention_motion",
     "attention_coef",
     "map_entropy_coef",
 }

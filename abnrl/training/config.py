@@ -69,6 +69,9 @@ class TrainConfig:
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
     attention_heads: int = DEFAULT_HEADS
     """Attention heads of the softmax design, each with its own map."""
+    attention_motion: bool = False
+    """The softmax heads also score and pool the change between the last two frames
+    (the largest in each map cell), so that a head can select what moves."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
@@ -156,6 +159,10 @@ def validate(config: TrainConfig) -> None:
         raise UserError(
             f"The {config.backbone} backbone has attention maps of side "
             f"{' or '.join(map(str, sizes))}, not {config.map_size}."
+        )
+    if config.attention_motion and config.attention != "softmax":
+        raise UserError(
+            f"--attention-motion is an option of the softmax design, not of {config.attention}."
         )
     check_at_least(config, MINIMUMS)
 

@@ -152,6 +152,7 @@ def _train(
             attention=config.attention,
             map_size=config.map_size,
             heads=config.attention_heads,
+            motion=config.attention_motion,
             attention_coef=config.attention_coef,
             map_entropy_coef=config.map_entropy_coef,
             seed=config.seed,

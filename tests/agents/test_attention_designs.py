@@ -7,7 +7,8 @@ from stable_baselines3 import PPO
 
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
-from agents import ABNPPO, ABNActorCritic, ABNPolicy
+from agents import ABNPPO, ABNActorCritic, ABNPolicy, make_agent
+from agents.actor_critic import motion_channel
 from agents.attention import ATTENTIONS
 from agents.losses import attention_branch_loss, map_entropy
 from envs import make_vec_env
@@ -172,3 +173,32 @@ def test_a_softmax_head_is_only_as_sharp_as_its_temperature():
     bound = np.exp(2 * temperature) / (np.exp(2 * temperature) + positions - 1)
     maps = net(observations(4)).attention
     assert maps.flatten(2).amax(dim=-1).max().item() <= bound + 1e-6
+
+
+def test_the_motion_channel_is_the_largest_change_in_each_cell():
+    still = torch.full((1, 4, 84, 84), 40, dtype=torch.uint8)
+    moved = still.clone()
+    moved[0, 3, 50:52, 10:11] = 240  # a 1x2-pixel ball appears in the newest frame
+    moved[0, 0, 0:10, 0:10] = 0  # older frames do not count
+    channel = motion_channel(moved, 9)
+    assert channel.shape == (1, 1, 9, 9)
+    cells = (channel[0, 0] > 0).nonzero().tolist()
+    assert cells == [[5, 1]]  # rows 50-51 and column 10 of 84 lie in cell (5, 1) of 9
+    assert channel[0, 0, 5, 1].item() == pytest.approx(200 / 255)
+    assert motion_channel(still, 9).abs().sum().item() == 0
+
+
+def test_softmax_heads_with_motion_score_and_pool_one_more_channel(tmp_path):
+    plain, moving = (ABNActorCritic(4, attention="softmax", motion=m) for m in (False, True))
+    assert moving.attention.to_keys[0].in_channels == plain.attention.to_keys[0].in_channels + 1
+    with pytest.raises(ValueError, match="option of softmax"):
+        ABNActorCritic(4, attention="abn", motion=True)
+    model = make_agent(breakout(), motion=True, seed=1, device="cpu")
+    assert model.policy.network.motion
+    model.save(tmp_path / "agent.zip")
+    loaded = ABNPPO.load(tmp_path / "agent.zip", device="cpu")
+    assert loaded.policy.motion and loaded.policy.network.motion
+    obs = torch.as_tensor(breakout(seed=9).reset())
+    with torch.no_grad():
+        a, b = loaded.policy.network(obs), model.policy.network(obs)
+    torch.testing.assert_close(a.attention, b.attention, rtol=0, atol=0)
