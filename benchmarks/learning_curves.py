@@ -5,13 +5,16 @@ one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
 steps, and prints each run's score at its last step and at the steps both
 runs have reached.
 
-    python benchmarks/learning_curves.py --abn runs/abn-ppo --stock runs/cnn-ppo \\
+    python benchmarks/learning_curves.py --abn runs/ship-softmax8 --stock runs/ship-stock \\
         --out docs/learning-curves.png
+
+The title and the ABN label come from the runs' configs (envs, seed, attention design).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from abnrl.media.plots import plot_learning_curves, read_curve
@@ -31,22 +34,35 @@ def score_at(progress: Path, steps: int) -> float:
     return next(score for at, score in reversed(list(rows)) if at <= steps)
 
 
+def abn_label(config: dict) -> str:
+    """E.g. "ABN-PPO, softmax attention, 8 heads (ours)"."""
+    design = config.get("attention", "abn-groupnorm")
+    heads = f", {config['attention_heads']} heads" if design == "softmax" else ""
+    motion = ", motion channel" if config.get("attention_motion") else ""
+    return f"ABN-PPO, {design} attention{heads}{motion} (ours)"
+
+
+def title(configs: list[dict]) -> str:
+    """The game, protocol, seeds and envs of the runs drawn."""
+    first = configs[0]
+    seeds = sorted({c["seed"] for c in configs})
+    envs = sorted({c["n_envs"] for c in configs})
+    return (
+        f"{first['game'].capitalize()}, {first['protocol']} protocol, seed "
+        f"{', '.join(map(str, seeds))} (RL Zoo PPO settings, {' / '.join(map(str, envs))} envs)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--abn", type=Path, default=Path("runs/abn-ppo"))
-    parser.add_argument("--stock", type=Path, default=Path("runs/cnn-ppo"))
+    parser.add_argument("--abn", type=Path, default=Path("runs/ship-softmax8"))
+    parser.add_argument("--stock", type=Path, default=Path("runs/ship-stock"))
     parser.add_argument("--out", type=Path, default=Path("docs/learning-curves.png"))
     args = parser.parse_args()
-    curves = {
-        "ABN-PPO (ours)": RunDir(args.abn).progress,
-        "stock PPO (SB3 CnnPolicy)": RunDir(args.stock).progress,
-    }
-    plot_learning_curves(
-        curves,
-        args.out,
-        title="Breakout, classic protocol, seed 0 (RL Zoo PPO settings, 32 envs)",
-        anchors=ANCHORS,
-    )
+    abn, stock = RunDir(args.abn), RunDir(args.stock)
+    configs = [json.loads(run.config.read_text()) for run in (abn, stock)]
+    curves = {abn_label(configs[0]): abn.progress, "stock PPO (SB3 CnnPolicy)": stock.progress}
+    plot_learning_curves(curves, args.out, title=title(configs), anchors=ANCHORS)
     reached = min(int(read_curve(path)[0][-1]) for path in curves.values())
     for label, path in curves.items():
         steps, scores = read_curve(path)
