@@ -92,8 +92,8 @@ def run(flags: TrainConfig) -> int:
     run_dir.create()
     with run_dir.lock():
         remove_stale_temporaries(run_dir.root)
-        if resumed is not None:
-            _forget_the_discarded_future(run_dir, resumed[0].num_timesteps)
+        # A new run may start where an earlier start was killed before its first checkpoint.
+        _forget_the_discarded_future(run_dir, resumed[0].num_timesteps if resumed else 0)
         write_json_atomic(
             run_dir.config,
             {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
@@ -110,13 +110,12 @@ def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
             raise UserError(f"{log} is malformed (a row without a step number).") from None
 
 
-def _tensorboard(folder: Path, resumed_at: int | None) -> Logger:
-    """SB3's TensorBoard logger. A resumed run's writer purges the events logged after its
-    checkpoint (a killed run's lost future), as the CSV logs are trimmed."""
+def _tensorboard(folder: Path, start: int) -> Logger:
+    """SB3's TensorBoard logger. Its writer purges the events logged after the run's
+    starting step (a killed run's lost future), as the CSV logs are trimmed."""
     output = TensorBoardOutputFormat(str(folder))
-    if resumed_at is not None:
-        output.writer.close()
-        output.writer = SummaryWriter(log_dir=str(folder), purge_step=resumed_at + 1)
+    output.writer.close()
+    output.writer = SummaryWriter(log_dir=str(folder), purge_step=start + 1)
     return Logger(str(folder), [output])
 
 
@@ -159,7 +158,7 @@ def _train(
             device=config.device,
             **overrides,
         )
-    model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps if resumed else None))
+    model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps))
 
     def checkpoint(kind: str) -> None:
         path = run_dir.latest if kind == "latest" else run_dir.best

@@ -80,6 +80,18 @@ def test_a_resume_forgets_what_was_logged_after_its_checkpoint(tmp_path):
     assert steps == sorted(set(steps)) and max(steps) <= 96
 
 
+def test_a_start_killed_before_its_first_checkpoint_is_started_over_cleanly(tmp_path):
+    run_dir = tmp_path / "run"
+    start = ("train", "--run-dir", run_dir, "--total-steps", 100_000, *TINY)
+    abnrl(*start, "--stop-at", 64)
+    (run_dir / "checkpoints" / "latest.zip").unlink()  # as if killed before it was written
+    abnrl(*start, "--stop-at", 32)
+    assert logged_steps(run_dir) == [32]
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    assert max(event.step for event in events.Scalars("time/fps")) <= 32
+
+
 def test_sigterm_saves_after_the_update_and_exits_143(tmp_path):
     run_dir = tmp_path / "run"
     process = cli_process(
