@@ -6,6 +6,9 @@ agent step, scores maps of several sources against the ball and paddle boxes:
 
 * pointing game (Zhang et al., ECCV 2016): the map's maximum within ``tolerance``
   observation pixels of the ball (frames with the ball in play) or of the paddle;
+  and of the ball's path: anywhere the ball is over the next ``PATH_STEPS`` agent
+  steps (a map that looks where the ball is going, e.g. where it will meet a wall or
+  the paddle, hits this target and misses the ball's present place);
 * ball mass share: the map's mass within ``radius`` pixels of the ball centre,
   against that disc's share of the image area (what a flat map would get);
 * deletion and insertion AUC (Petsiuk et al., BMVC 2018) of the chosen action's
@@ -62,6 +65,7 @@ SEED = 20_000
 """First game's seed; training uses 0 on, ``abnrl eval`` 10,000 on."""
 METRICS = (
     "ball_pointing",
+    "ball_path_pointing",
     "paddle_pointing",
     "ball_mass_share",
     "deletion_auc",
@@ -70,6 +74,8 @@ METRICS = (
 DEPENDENCE = ("mean_map", "other_frame")
 """What the agent's maps are replaced by in the dependence test."""
 TOP_CELLS = 5
+PATH_STEPS = 8
+"""Agent steps (32 frames, about half a second of play) of the ball's path target."""
 
 
 def head_source(head: int) -> str:
@@ -86,6 +92,8 @@ class GameSamples:
     """The action the agent took there (sampled from its policy)."""
     boxes: list[list[Box]] = field(default_factory=list)
     """The RAM's object boxes, in 210x160 frame pixels."""
+    paths: list[list[Box]] = field(default_factory=list)
+    """The ball's boxes at that step and the ``PATH_STEPS - 1`` after it (while in play)."""
     frames: list[np.ndarray] = field(default_factory=list)
     """The last colour frame (210, 160, 3) the observation covers."""
     map_changes: list[float] = field(default_factory=list)
@@ -107,6 +115,8 @@ class FrameTargets(NamedTuple):
     """Pixels inside the paddle box."""
     ball_centre: Tensor
     """(N, 2) the ball's centre (x, y) in observation pixels (0 without a ball)."""
+    ball_path: Tensor
+    """Pixels inside any of the ball's boxes over the next ``PATH_STEPS`` agent steps."""
 
 
 class Example(NamedTuple):
@@ -162,6 +172,7 @@ def play_game(
     game = GameSamples()
     own_maps = has_attention(network)
     previous = None
+    balls: list[Box | None] = []  # the ball at every step, for the path targets
     done = False
     while not done and game.steps < max_steps:
         with torch.no_grad():
@@ -172,10 +183,12 @@ def play_game(
             if previous is not None:
                 game.map_changes.append(0.5 * float((current - previous).abs().sum()))
             previous = current
+        boxes = breakout_objects(emulator(env).ale.getRAM())
+        balls.append(ball_box(boxes))
         if game.steps % every == 0:
             game.observations.append(observation)
             game.actions.append(action)
-            game.boxes.append(breakout_objects(emulator(env).ale.getRAM()))
+            game.boxes.append(boxes)
             game.frames.append(frame)
         observation, reward, terminated, truncated, info = env.step(action)
         frame = info["frames"][-1]
@@ -183,6 +196,10 @@ def play_game(
         game.steps += 1
         done = terminated or truncated
     env.close()
+    game.paths = [
+        [ball for ball in balls[step : step + PATH_STEPS] if ball is not None]
+        for step in range(0, game.steps, every)
+    ]
     return game
 
 
@@ -194,8 +211,13 @@ def paddle_box(boxes: Sequence[Box]) -> Box:
     return next(box for box in boxes if box.label == "paddle")
 
 
-def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameTargets:
-    """Ball and paddle masks in observation pixels for each frame's RAM boxes."""
+def frame_targets(
+    frame_boxes: Sequence[Sequence[Box]],
+    radius: float,
+    paths: Sequence[Sequence[Box]] | None = None,
+) -> FrameTargets:
+    """Ball and paddle masks in observation pixels for each frame's RAM boxes, and the
+    ball's path from each frame's ``paths`` (the ball's present box alone when None)."""
     size = (OBSERVATION_SIZE, OBSERVATION_SIZE)
     centres = torch.arange(OBSERVATION_SIZE, dtype=torch.float32) + 0.5
     no_box = torch.full((4,), -1.0)  # a box no pixel centre lies in
@@ -216,12 +238,19 @@ def frame_targets(frame_boxes: Sequence[Sequence[Box]], radius: float) -> FrameT
         centres_xy.append((centre_x, centre_y))
         squared = (centres[:, None] - centre_y) ** 2 + (centres[None, :] - centre_x) ** 2
         discs.append(squared <= radius**2)  # (84, 84)
+    if paths is None:
+        paths = [[b] if (b := ball_box(boxes)) is not None else [] for boxes in frame_boxes]
+    path_boxes = [
+        torch.tensor([box[1:] for box in to_observation(list(path))] or [no_box.tolist()])
+        for path in paths
+    ]
     return FrameTargets(
         torch.tensor(has_ball),
         box_regions(torch.stack(ball), size),
         torch.stack(discs),
         box_regions(torch.stack(paddle), size),
         torch.tensor(centres_xy, dtype=torch.float32).view(-1, 2),
+        box_regions(path_boxes, size),
     )
 
 
@@ -288,6 +317,9 @@ def score_maps(
     ball = targets.has_ball
     return {
         "ball_pointing": pointing_game(maps, targets.ball, tolerance=tolerance)[ball].float(),
+        "ball_path_pointing": pointing_game(maps, targets.ball_path, tolerance=tolerance)[
+            ball
+        ].float(),
         "paddle_pointing": pointing_game(maps, targets.paddle, tolerance=tolerance).float(),
         "ball_mass_share": near_ball[ball],
         **{name: curve.auc for name, curve in curves.items()},
@@ -418,7 +450,7 @@ def analyse(
             stop = start + batch
             observations = torch.from_numpy(np.stack(game.observations[start:stop])).to(device)
             actions = torch.tensor(game.actions[start:stop], device=device)
-            targets = frame_targets(game.boxes[start:stop], radius)
+            targets = frame_targets(game.boxes[start:stop], radius, game.paths[start:stop])
             targets = FrameTargets(*(mask.to(device) for mask in targets))
             analysis.disc_shares.extend(
                 targets.ball_disc[targets.has_ball].flatten(1).float().mean(dim=1).tolist()

@@ -9,7 +9,7 @@ import cv2
 import matplotlib
 import numpy as np
 
-from abnrl.analysis.attention import TOP_CELLS, Example
+from abnrl.analysis.attention import PATH_STEPS, TOP_CELLS, Example
 from vision.files import write_atomic
 from vision.overlay import overlay, panels
 
@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 BALL_COLOUR = (255, 0, 0)
 METRIC_TITLES = {
     "ball_pointing": "pointing game: ball",
+    "ball_path_pointing": f"pointing game: ball's path ({PATH_STEPS} steps)",
     "paddle_pointing": "pointing game: paddle",
     "ball_mass_share": "map mass near the ball",
     "deletion_auc": "deletion AUC (lower is better)",
@@ -36,17 +37,18 @@ def metrics_table(summary: dict, radius: float, tolerance: float) -> str:
     """Markdown: one row per map source (mean +- standard error over frames)."""
     area = summary["disc_area_share"]
     lines = [
-        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: paddle | mass within "
-        f"{radius:g} px of ball | mass / area | deletion AUC (lower is better) | "
-        "insertion AUC (higher is better) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: ball's path (next "
+        f"{PATH_STEPS} steps) | pointing: paddle | mass within {radius:g} px of ball | "
+        "mass / area | deletion AUC (lower is better) | insertion AUC (higher is better) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for source, metrics in summary["metrics"].items():
         mass = metrics["ball_mass_share"]["mean"]
         lift = f"{mass / area:.1f}x" if mass is not None and area else "n/a"
         lines.append(
             f"| {source} | {_cell(metrics['ball_pointing'])} | "
-            f"{_cell(metrics['paddle_pointing'])} | {_cell(metrics['ball_mass_share'])} | "
+            f"{_cell(metrics['ball_path_pointing'])} | {_cell(metrics['paddle_pointing'])} | "
+            f"{_cell(metrics['ball_mass_share'])} | "
             f"{lift} | {_cell(metrics['deletion_auc'])} | {_cell(metrics['insertion_auc'])} |"
         )
     return "\n".join(lines) + "\n"

@@ -53,6 +53,10 @@ def test_analysis_of_a_short_game_gives_every_measure_in_range():
         assert len(metrics["paddle_pointing"]) == len(metrics["deletion_auc"]) == frames
         assert len(metrics["insertion_auc"]) == frames
         assert len(metrics["ball_pointing"]) == len(metrics["ball_mass_share"]) == ball_frames
+        assert len(metrics["ball_path_pointing"]) == ball_frames
+        # The ball's path holds its present place: hitting the ball hits the path.
+        hits = zip(metrics["ball_pointing"], metrics["ball_path_pointing"], strict=True)
+        assert all(path >= now for now, path in hits)
         for metric, values in metrics.items():
             assert all(0.0 <= value <= 1.0 for value in values), (source, metric)
     assert set(analysis.dependence) == set(DEPENDENCE)
@@ -138,3 +142,15 @@ def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_pat
     assert result.returncode == 2
     assert "no attention maps of its own" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_the_ball_path_target_holds_where_the_ball_is_going():
+    paddle = Box("paddle", 70, 189, 86, 193)
+    now, later = Box("ball", 94, 48, 96, 52), Box("ball", 130, 90, 132, 94)
+    targets = frame_targets([[now, paddle]], radius=8.0, paths=[[now, later]])
+    ahead = torch.zeros(1, 84, 84)
+    ahead[0, 36, 68] = 1.0  # (131, 92) of 160x210 is (68.8, 36.8) of 84x84: the later ball
+    assert not pointing_game(ahead, targets.ball, tolerance=4.0).item()
+    assert pointing_game(ahead, targets.ball_path, tolerance=4.0).item()
+    still = frame_targets([[now, paddle]], radius=8.0)  # no path given: the present ball
+    assert torch.equal(still.ball_path, still.ball)
