@@ -51,6 +51,7 @@ def _load_resumed_model(config: ResolvedTrainConfig, run_dir: RunDir) -> tuple[B
         "policy": "abn" if abn else "cnn",
         "n_envs": model.n_envs,
         "attention": model.policy.attention if abn else config.attention,
+        "attention_motion": model.policy.motion if abn else config.attention_motion,
     }
     for name, value in saved.items():
         if getattr(config, name) != value:

@@ -144,6 +144,12 @@ CASES = [
         lambda r, t: _edit_json(r / "config.json", attention="mask"),
     ),
     case(
+        "resume-config-other-motion",
+        "train --resume {run}",
+        "attention_motion",
+        lambda r, t: _edit_json(r / "config.json", attention_motion=True),
+    ),
+    case(
         "resume-payload", "train --resume {run}", "not a safe agent checkpoint", _crafted_checkpoint
     ),
     case(
