@@ -71,6 +71,8 @@ class TrainingMonitor(BaseCallback):
         stop_at: stop at this many agent steps, before ``total_steps`` (None: no limit).
         best_score: the best evaluation mean of the run so far.
         show_progress: draw a progress bar.
+        trained_s: seconds the run trained before this session (the logs' ``time_s``
+            counts on from it).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class TrainingMonitor(BaseCallback):
         stop_at: int | None = None,
         best_score: float = -np.inf,
         show_progress: bool = True,
+        trained_s: float = 0.0,
     ) -> None:
         super().__init__()
         self.total_steps = total_steps
@@ -100,6 +103,7 @@ class TrainingMonitor(BaseCallback):
         self.stop_at = stop_at
         self.best_score = best_score
         self.show_progress = show_progress
+        self.trained_s = trained_s
         self.stop_requested: str | None = None
         self.evaluations = 0
         """Evaluations run so far in this session (callbacks after this one watch it)."""
@@ -158,7 +162,7 @@ class TrainingMonitor(BaseCallback):
         train = self.model.logger.name_to_value
         row = {
             "step": self.num_timesteps,
-            "time_s": round(now - self.started, 1),
+            "time_s": self._run_time_s(now),
             "steps_per_s": round(steps_per_s, 1),
             "games": len(games),
             "score_mean": np.mean(scores) if scores else "",
@@ -170,6 +174,9 @@ class TrainingMonitor(BaseCallback):
         append_row(self.progress_csv, PROGRESS_COLUMNS, row)
         score = f"{np.mean(scores):.1f}" if scores else "-"
         self.bar.set_postfix_str(f"{steps_per_s:.0f} steps/s, score {score}")
+
+    def _run_time_s(self, now: float) -> float:
+        return round(self.trained_s + now - self.started, 1)
 
     def _evaluate_if_due(self) -> None:
         if self.evaluate is not None and self.num_timesteps >= self.next_eval:
@@ -183,7 +190,7 @@ class TrainingMonitor(BaseCallback):
         append_row(
             self.evaluations_csv,
             EVAL_COLUMNS,
-            {"step": self.num_timesteps, "time_s": round(time.time() - self.started, 1), **summary},
+            {"step": self.num_timesteps, "time_s": self._run_time_s(time.time()), **summary},
         )
         self.logger.record("eval/mean_score", summary["mean"])
         self.logger.record("eval/std_score", summary["std"])
@@ -215,6 +222,21 @@ def keep_rows_through(path: Path, step: int) -> None:
     kept = [rows[0]] + [row for row in rows[1:] if int(row[column]) <= step]
     if len(kept) < len(rows):
         write_atomic(path, lambda tmp: _write_rows(tmp, kept), suffix=".csv")
+
+
+def logged_time_s(path: Path, step: int) -> float:
+    """Seconds of training a progress log covers up to ``step``. Logs written before
+    ``time_s`` counted across resumes restart it at each resume: each restart adds its own
+    segment."""
+    if not path.exists():
+        return 0.0
+    with path.open(newline="") as file:
+        times = [float(row["time_s"]) for row in csv.DictReader(file) if int(row["step"]) <= step]
+    total, previous = 0.0, 0.0
+    for time_s in times:
+        total += time_s - previous if time_s >= previous else time_s
+        previous = time_s
+    return total
 
 
 def _write_rows(path: Path, rows: list[list[str]]) -> None:

@@ -26,7 +26,7 @@ from abnrl.training.config import (
     resolve,
 )
 from abnrl.training.evaluation import evaluate
-from abnrl.training.monitor import TrainingMonitor, keep_rows_through
+from abnrl.training.monitor import TrainingMonitor, keep_rows_through, logged_time_s
 from abnrl.training.run_dir import RunDir
 from agents import make_agent
 from agents.training import AttentionBranchTraining
@@ -93,13 +93,15 @@ def run(flags: TrainConfig) -> int:
     run_dir.create()
     with run_dir.lock():
         remove_stale_temporaries(run_dir.root)
+        step = resumed[0].num_timesteps if resumed else 0
+        trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         # A new run may start where an earlier start was killed before its first checkpoint.
-        _forget_the_discarded_future(run_dir, resumed[0].num_timesteps if resumed else 0)
+        _forget_the_discarded_future(run_dir, step)
         write_json_atomic(
             run_dir.config,
             {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
         )
-        return _train(config, run_dir, resumed)
+        return _train(config, run_dir, resumed, trained_s)
 
 
 def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
@@ -109,6 +111,13 @@ def _forget_the_discarded_future(run_dir: RunDir, step: int) -> None:
             keep_rows_through(log, step)
         except (ValueError, IndexError, csv.Error):
             raise UserError(f"{log} is malformed (a row without a step number).") from None
+
+
+def _trained_seconds(run_dir: RunDir, step: int) -> float:
+    try:
+        return logged_time_s(run_dir.progress, step)
+    except (KeyError, ValueError, TypeError, csv.Error):
+        raise UserError(f"{run_dir.progress} is malformed (a row without a time).") from None
 
 
 def _tensorboard(folder: Path, start: int) -> Logger:
@@ -121,7 +130,10 @@ def _tensorboard(folder: Path, start: int) -> Logger:
 
 
 def _train(
-    config: ResolvedTrainConfig, run_dir: RunDir, resumed: tuple[BaseAlgorithm, dict] | None
+    config: ResolvedTrainConfig,
+    run_dir: RunDir,
+    resumed: tuple[BaseAlgorithm, dict] | None,
+    trained_s: float,
 ) -> int:
     # Resumed runs play new games: the emulators' states are not in the checkpoint.
     env = make_vec_env(
@@ -186,6 +198,7 @@ def _train(
         stop_at=config.stop_at,
         best_score=_best_score(run_dir.evaluations),
         show_progress=config.progress,
+        trained_s=trained_s,
     )
     callbacks: list[BaseCallback] = [monitor]
     if config.video_frames > 0:

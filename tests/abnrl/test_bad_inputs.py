@@ -150,6 +150,12 @@ CASES = [
         lambda r, t: _edit_json(r / "config.json", attention_motion=True),
     ),
     case(
+        "resume-progress-no-time",
+        "train --resume {run}",
+        "progress.csv",
+        lambda r, t: (r / "progress.csv").write_text("step,score_mean\n32,1.5\n"),
+    ),
+    case(
         "resume-payload", "train --resume {run}", "not a safe agent checkpoint", _crafted_checkpoint
     ),
     case(

@@ -7,7 +7,7 @@ from collections import deque
 import pytest
 from stable_baselines3.common.logger import Logger
 
-from abnrl.training.monitor import TrainingMonitor, next_multiple
+from abnrl.training.monitor import TrainingMonitor, logged_time_s, next_multiple
 
 
 def test_checkpoints_and_evaluations_fall_on_multiples_across_resumes():
@@ -16,6 +16,15 @@ def test_checkpoints_and_evaluations_fall_on_multiples_across_resumes():
     assert next_multiple(0, 250_000) == 250_000
     assert next_multiple(250_000, 250_000) == 500_000  # just done: the next one
     assert next_multiple(263_000, 4096) == 266_240
+
+
+def test_training_time_adds_the_segments_of_logs_that_restarted_it_at_each_resume(tmp_path):
+    log = tmp_path / "progress.csv"
+    assert logged_time_s(log, 160) == 0.0
+    # 30 s, then a resume that restarted the clock (20 s more), then one that counted on.
+    log.write_text("step,time_s\n32,10.0\n64,30.0\n96,5.0\n128,20.0\n160,26.5\n")
+    assert logged_time_s(log, 160) == 56.5
+    assert logged_time_s(log, 128) == 50.0  # rows past a resumed checkpoint do not count
 
 
 class Score:

@@ -32,6 +32,11 @@ def logged_steps(run_dir):
     return [int(line.split(",")[0]) for line in lines]
 
 
+def logged_times(run_dir):
+    lines = (run_dir / "progress.csv").read_text().splitlines()[1:]
+    return [float(line.split(",")[1]) for line in lines]
+
+
 def policy_weights(run_dir):
     with zipfile.ZipFile(run_dir / "checkpoints" / "latest.zip") as archive:
         with archive.open("policy.pth") as file:
@@ -61,6 +66,8 @@ def test_resumes_update_once_per_rollout_and_repeat_exactly(tmp_path):
         result = abnrl("train", "--resume", run_dir, "--stop-at", 128)
         assert "step limit: 128 steps" in result.stderr
         assert check_consistent(run_dir) == 128
+        times = logged_times(run_dir)
+        assert times == sorted(times) and times[-1] > times[1], "time counts on across resumes"
     a, b = policy_weights(first), policy_weights(second)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
