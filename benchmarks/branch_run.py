@@ -1,11 +1,14 @@
-"""A copy of a softmax run whose agent has the motion channel grafted on, ready to resume.
+"""A branch of a softmax run: a copy that resumes from its latest checkpoint with a change.
 
-The copy keeps the run's logs and config (with ``attention_motion`` set) and holds the
-run's latest checkpoint with ``agents.grafting.graft_motion_channel`` applied: the same
-policy, the same step, schedules and RNG states, plus zero weights on the motion
-channel that training then moves.
+The copy keeps the run's logs and config and holds the run's latest checkpoint (same
+step, schedules, optimizer and RNG states) with the changes asked for:
 
-    python benchmarks/graft_motion.py runs/ship-softmax8 runs/ship-softmax8-motion
+- ``--motion``: ``agents.grafting.graft_motion_channel``, the motion channel with zero
+  weights (the same policy at the branch point; training then moves them);
+- ``--map-entropy-coef C``: the weight of the maps' entropy in the loss from here on
+  (a positive one sharpens the heads).
+
+    python benchmarks/branch_run.py runs/ship-softmax8 runs/ship-softmax8-motion --motion
     abnrl train --resume runs/ship-softmax8-motion --device cpu --threads 1
 """
 
@@ -27,17 +30,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a softmax run dir")
     parser.add_argument("copy", type=Path, help="the new run dir (must not exist)")
+    parser.add_argument("--motion", action="store_true", help="graft the motion channel on")
+    parser.add_argument("--map-entropy-coef", type=float, help="the maps' entropy weight")
     args = parser.parse_args()
     source, copy = RunDir(args.run), RunDir(args.copy)
     if copy.root.exists():
         raise SystemExit(f"{copy.root} exists; choose a new folder.")
+    if not args.motion and args.map_entropy_coef is None:
+        raise SystemExit("Nothing to change: give --motion or --map-entropy-coef.")
+    if args.map_entropy_coef is not None and args.map_entropy_coef < 0:
+        raise SystemExit("--map-entropy-coef must be at least 0.")
     model, meta = load_checkpoint(source.latest, device="cpu")
     if not isinstance(model, AttentionBranchTraining):
         raise SystemExit(f"{source.latest} is not an ABN agent.")
-    graft_motion_channel(model)
+    changes: dict = {"run_dir": str(copy.root)}
+    if args.motion:
+        graft_motion_channel(model)
+        changes["attention_motion"] = True
+    if args.map_entropy_coef is not None:
+        model.map_entropy_coef = changes["map_entropy_coef"] = args.map_entropy_coef
     shutil.copytree(source.root, copy.root, ignore=shutil.ignore_patterns("checkpoints", "videos"))
     config = json.loads(copy.config.read_text())
-    write_json_atomic(copy.config, {**config, "attention_motion": True, "run_dir": str(copy.root)})
+    write_json_atomic(copy.config, {**config, **changes})
     copy.latest.parent.mkdir()
     set_rng_state(meta["rng"])  # the checkpoint keeps the run's own RNG states
     save_checkpoint(model, copy.latest, game=meta["game"], protocol=meta["protocol"])
