@@ -5,6 +5,7 @@ Zoo's Atari PPO hyperparameters, the same n_envs and device, back to back.
 
     python benchmarks/train_throughput.py --steps 8192
     python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8
+    python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8 --motion
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--attention", default="abn", help="attention design")
     parser.add_argument("--heads", type=int, default=4, help="softmax heads")
     parser.add_argument("--map-size", type=int, default=None)
+    parser.add_argument("--motion", action="store_true", help="softmax's motion channel")
     args = parser.parse_args()
 
     ours = make_agent(
@@ -49,6 +51,7 @@ def main() -> None:
         attention=args.attention,
         heads=args.heads,
         map_size=args.map_size,
+        motion=args.motion,
         seed=0,
         device=args.device,
     )
@@ -59,7 +62,7 @@ def main() -> None:
 
     device = torch.cuda.get_device_name() if ours.device.type == "cuda" else "CPU"
     print(f"device {device}, n_envs {args.n_envs}, {args.steps} steps each")
-    design = f"{args.backbone}, {args.attention}, ale backend"
+    design = f"{args.backbone}, {args.attention}{' + motion' * args.motion}, ale backend"
     print(f"ABN-PPO ({design}): {ours_rate:,.0f} steps/s")
     print(f"SB3 PPO CnnPolicy (make_atari_env):  {stock_rate:,.0f} steps/s")
     print(f"ratio: {ours_rate / stock_rate:.2f}x")
