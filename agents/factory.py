@@ -50,7 +50,7 @@ def make_agent(
     attention: str = DEFAULT_ATTENTION,
     map_size: int | None = None,
     heads: int = DEFAULT_HEADS,
-    motion: bool = False,
+    motion: bool | None = None,
     attention_coef: float = 1.0,
     map_entropy_coef: float = 0.0,
     seed: int | None = None,
@@ -68,7 +68,8 @@ def make_agent(
         attention: the attention design (``agents.attention.ATTENTIONS``); ABN only.
         map_size: the attention map's side (Nature CNN: 9 or 20); ABN only.
         heads: attention heads of the ``softmax`` design.
-        motion: the ``softmax`` heads also see the change between the last two frames.
+        motion: the ``softmax`` heads also see the change between the last two frames;
+            None: ``agents.attention.default_motion`` (on for ``softmax``).
         attention_coef: weight of the attention branch's loss; ABN only.
         map_entropy_coef: weight of the maps' normalized entropy; ABN only.
         seed: seeds torch, numpy and the env.
@@ -86,8 +87,10 @@ def make_agent(
         stock = PPO if algo == "ppo" else A2C
         return stock("CnnPolicy", env, **common, **options)
     options["policy_kwargs"].update(
-        backbone=backbone, attention=attention, map_size=map_size, heads=heads, motion=motion
+        backbone=backbone, attention=attention, map_size=map_size, heads=heads
     )
+    if motion is not None:
+        options["policy_kwargs"]["motion"] = motion
     abn = ABNPPO if algo == "ppo" else ABNA2C
     return abn(
         ABNPolicy,

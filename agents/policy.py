@@ -19,7 +19,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
 from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
+from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, default_motion
 
 # Observations the backbones read: 4 stacked frames of 84x84 pixels, channels first.
 OBSERVATION_SHAPE = (4, 84, 84)
@@ -40,7 +40,7 @@ class ABNPolicy(ActorCriticPolicy):
         heads: attention heads of the ``softmax`` design.
         groups: GroupNorm groups in an ABN attention branch.
         motion: the ``softmax`` heads also see the change between the last two frames
-            (``agents.actor_critic.motion_channel``).
+            (``agents.actor_critic.motion_channel``); None: ``agents.attention.default_motion``.
         **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
             ``optimizer_kwargs``); the network scales images itself, so
             ``normalize_images`` is always False.
@@ -57,7 +57,7 @@ class ABNPolicy(ActorCriticPolicy):
         map_size: int | None = None,
         heads: int = DEFAULT_HEADS,
         groups: int = 8,
-        motion: bool = False,
+        motion: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
@@ -74,7 +74,7 @@ class ABNPolicy(ActorCriticPolicy):
         self.map_size = map_size
         self.heads = heads
         self.groups = groups
-        self.motion = motion
+        self.motion = default_motion(attention) if motion is None else motion
         kwargs["normalize_images"] = False
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 

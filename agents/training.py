@@ -10,7 +10,7 @@ import torch
 from stable_baselines3.common.type_aliases import GymEnv
 
 from agents.actor_critic import ABNPolicyOutput
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION
+from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION, default_motion
 from agents.losses import attention_branch_loss, map_entropy
 from agents.policy import ABNPolicy
 from agents.safe_loading import safe_custom_objects
@@ -57,11 +57,13 @@ class AttentionBranchTraining(_Algorithm):
     ):
         self.attention_coef = attention_coef
         self.map_entropy_coef = map_entropy_coef
-        # The design and its heads are always written into the saved policy_kwargs: a
-        # saved model without a design is one from before the designs (see
+        # The design, its heads and the motion option are always written into the saved
+        # policy_kwargs: a saved model without one is from before it existed (see
         # _setup_model), and a later change of defaults must not change a saved agent.
         given = kwargs.get("policy_kwargs") or {}
-        kwargs["policy_kwargs"] = {"attention": DEFAULT_ATTENTION, "heads": DEFAULT_HEADS, **given}
+        design = {"attention": DEFAULT_ATTENTION, "heads": DEFAULT_HEADS, **given}
+        design.setdefault("motion", default_motion(design["attention"]))
+        kwargs["policy_kwargs"] = design
         super().__init__(policy, env, **kwargs)
 
     @classmethod
@@ -96,6 +98,7 @@ class AttentionBranchTraining(_Algorithm):
     def _setup_model(self) -> None:
         self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)
         self.policy_kwargs.setdefault("heads", 4)  # saved before the heads were always stored
+        self.policy_kwargs.setdefault("motion", False)  # saved before the motion option
         super()._setup_model()
         if not isinstance(self.policy, ABNPolicy):
             raise ValueError(

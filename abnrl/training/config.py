@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from abnrl.errors import UserError
@@ -20,6 +20,7 @@ from agents.attention import (
     ATTENTIONS,
     DEFAULT_ATTENTION,
     DEFAULT_HEADS,
+    DEFAULT_MOTION,
     LEGACY_ATTENTION,
     AttentionName,
 )
@@ -69,9 +70,10 @@ class TrainConfig:
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
     attention_heads: int = DEFAULT_HEADS
     """Attention heads of the softmax design, each with its own map."""
-    attention_motion: bool = False
+    attention_motion: bool = DEFAULT_MOTION
     """The softmax heads also score and pool the change between the last two frames
-    (the largest in each map cell), so that a head can select what moves."""
+    (the largest in each map cell), so that a head can select what moves; the other
+    designs ignore it."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
@@ -113,6 +115,7 @@ class ResolvedTrainConfig(TrainConfig):
     device: DeviceName = "auto"
     run_dir: Path = Path("runs")
     threads: int = 0
+    attention_motion: bool = False  # a run saved before the option had no motion channel
 
 
 # Fields a --resume may change; all others come from the run's saved config.
@@ -169,6 +172,9 @@ def validate(config: TrainConfig) -> None:
 
 def resolve(config: TrainConfig) -> ResolvedTrainConfig:
     """The full config of a new run: every default filled in."""
+    config = replace(
+        config, attention_motion=config.attention_motion and config.attention == "softmax"
+    )
     validate(config)
     defaults = {
         "device": "auto",

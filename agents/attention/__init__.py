@@ -32,6 +32,16 @@ DEFAULT_ATTENTION: AttentionName = "softmax"
 "Attention designs")."""
 DEFAULT_HEADS = 8
 """Heads of a new ``softmax`` agent (8 learned faster than 4 at equal steps)."""
+DEFAULT_MOTION = True
+"""Whether a new ``softmax`` agent's heads see the motion channel (at 2M steps its heads
+found the ball twice as often, and it learned faster; benchmarks/RESULTS.md)."""
+
+
+def default_motion(attention: str) -> bool:
+    """Whether a new agent of the ``attention`` design gets the motion channel."""
+    return DEFAULT_MOTION and attention == "softmax"
+
+
 AttentionDesign = BranchAttention | MaskAttention | SpatialSoftmaxAttention
 LEGACY_ATTENTION: AttentionName = "abn-groupnorm"
 """The design of checkpoints saved without a design name."""
@@ -43,8 +53,10 @@ __all__ = [
     "AttentionOutput",
     "DEFAULT_ATTENTION",
     "DEFAULT_HEADS",
+    "DEFAULT_MOTION",
     "LEGACY_ATTENTION",
     "MapEdit",
+    "default_motion",
     "MaskAttention",
     "SpatialSoftmaxAttention",
 ]

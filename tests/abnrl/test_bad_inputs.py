@@ -92,7 +92,6 @@ CASES = [
     case("train-unknown-algo", "train --algo dqn", "dqn"),
     case("train-unknown-policy", "train --policy mlp", "mlp"),
     case("train-unknown-attention", "train --attention lstm", "lstm"),
-    case("train-motion-without-softmax", "train --attention abn --attention-motion", "softmax"),
     case("train-map-size", "train --map-size 7", "7"),
     case("train-unknown-protocol", "train --protocol v9", "v9"),
     case("train-unknown-device", "train --device tpu", "tpu"),
@@ -147,7 +146,7 @@ CASES = [
         "resume-config-other-motion",
         "train --resume {run}",
         "attention_motion",
-        lambda r, t: _edit_json(r / "config.json", attention_motion=True),
+        lambda r, t: _edit_json(r / "config.json", attention_motion=False),
     ),
     case(
         "resume-progress-no-time",

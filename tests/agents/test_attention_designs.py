@@ -1,5 +1,7 @@
 """The attention designs: output contract, dependence edits, losses, save and load."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -205,10 +207,30 @@ def test_softmax_heads_with_motion_score_and_pool_one_more_channel(tmp_path):
     torch.testing.assert_close(a.attention, b.attention, rtol=0, atol=0)
 
 
+def test_new_softmax_agents_have_the_motion_channel_and_older_ones_load_without(tmp_path):
+    assert make_agent(breakout(), seed=1, device="cpu").policy.network.motion
+    assert not make_agent(breakout(), attention="mask", seed=1, device="cpu").policy.motion
+    kwargs = {"seed": 1, "device": "cpu", "policy_kwargs": {"attention": "abn"}}
+    assert not ABNPPO(ABNPolicy, breakout(), **kwargs).policy_kwargs["motion"]
+    # A softmax run saved before the option (benchmarks/attention-runs) has no motion channel.
+    older = (
+        Path(__file__).parents[2] / "benchmarks/attention-runs/softmax8-s0/checkpoints/latest.zip"
+    )
+    model, _ = load_checkpoint(older, device="cpu")
+    assert model.policy.attention == "softmax" and not model.policy.network.motion
+    assert model.policy.network(observations(2)).attention.shape == (2, 8, 9, 9)
+
+
 def test_a_grafted_motion_channel_leaves_the_trained_policy_unchanged():
     # A constant learning rate: the RL Zoo's decays to 0 at the end of each short learn().
     model = make_agent(
-        breakout(), seed=1, device="cpu", n_steps=16, batch_size=16, learning_rate=1e-3
+        breakout(),
+        motion=False,
+        seed=1,
+        device="cpu",
+        n_steps=16,
+        batch_size=16,
+        learning_rate=1e-3,
     )
     model.learn(32)  # Adam's moments exist
     obs = torch.as_tensor(breakout(seed=9).reset())
