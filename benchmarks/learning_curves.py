@@ -5,7 +5,7 @@ one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
 steps, and prints each run's score at its last step and at the steps both
 runs have reached.
 
-    python benchmarks/learning_curves.py --abn runs/ship-softmax8 --stock runs/ship-stock \\
+    python benchmarks/learning_curves.py --abn runs/softmax8-motion-s0 --stock runs/ship-stock \\
         --out docs/learning-curves.png
 
 The title and the ABN label come from the runs' configs (envs, seed, attention design).
@@ -55,7 +55,7 @@ def title(configs: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--abn", type=Path, default=Path("runs/ship-softmax8"))
+    parser.add_argument("--abn", type=Path, default=Path("runs/softmax8-motion-s0"))
     parser.add_argument("--stock", type=Path, default=Path("runs/ship-stock"))
     parser.add_argument("--out", type=Path, default=Path("docs/learning-curves.png"))
     args = parser.parse_args()
