@@ -36,6 +36,7 @@ from abnrl.analysis.attention import (
     OBSERVATION_SIZE,
     SEED,
     FrameTargets,
+    ball_cell,
     ball_cell_maps,
     frame_targets,
     play_game,
@@ -96,8 +97,7 @@ def collect(network: ABNActorCritic, seeds: range, every: int, max_steps: int) -
 
 def ball_cells(targets: FrameTargets, size: int) -> Tensor:
     """(N,) index of the ball's cell in a size x size grid (row-major)."""
-    rows = (targets.ball_centre[:, 1] * size / OBSERVATION_SIZE).long().clamp(0, size - 1)
-    cols = (targets.ball_centre[:, 0] * size / OBSERVATION_SIZE).long().clamp(0, size - 1)
+    rows, cols = ball_cell(targets, (size, size))
     return rows * size + cols
 
 

@@ -254,13 +254,20 @@ def frame_targets(
     )
 
 
+def ball_cell(targets: FrameTargets, grid: tuple[int, int]) -> tuple[Tensor, Tensor]:
+    """(rows, cols): the cell of the agent's ``grid`` (h, w) holding each frame's ball centre."""
+    height, width = grid
+    rows = (targets.ball_centre[:, 1] * height / OBSERVATION_SIZE).long().clamp(0, height - 1)
+    cols = (targets.ball_centre[:, 0] * width / OBSERVATION_SIZE).long().clamp(0, width - 1)
+    return rows, cols
+
+
 def ball_cell_maps(targets: FrameTargets, grid: tuple[int, int]) -> Tensor:
     """(N, 84, 84) maps made on the agent's ``grid`` (h, w): 1 in the cell holding the
     ball's centre, 0 elsewhere, flat in frames without the ball; resized as the agent's
     own maps are."""
     height, width = grid
-    rows = (targets.ball_centre[:, 1] * height / OBSERVATION_SIZE).long().clamp(0, height - 1)
-    cols = (targets.ball_centre[:, 0] * width / OBSERVATION_SIZE).long().clamp(0, width - 1)
+    rows, cols = ball_cell(targets, grid)
     maps = torch.zeros(len(rows), height, width, device=targets.ball_centre.device)
     maps[torch.arange(len(rows)), rows, cols] = 1.0
     maps[~targets.has_ball] = 1.0
