@@ -76,10 +76,11 @@ def run(config: EvalConfig) -> int:
         f"{meta['game']}, {protocol} protocol, {model.num_timesteps:,} agent steps trained, "
         f"{'greedy (epsilon 0.05)' if config.deterministic else 'sampled'} actions"
     )
-    print("| games | mean | std | median | min | max | length (steps) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| games | mean | standard error | std | median | min | max | length (steps) |")
+    print("|---|---|---|---|---|---|---|---|")
     print(
-        f"| {summary['episodes']} | {summary['mean']:.1f} | {summary['std']:.1f} | "
+        f"| {summary['episodes']} | {summary['mean']:.1f} | {summary['se']:.1f} | "
+        f"{summary['std']:.1f} | "
         f"{summary['median']:.1f} | {summary['min']:.0f} | {summary['max']:.0f} | "
         f"{summary['length_mean']:.0f} |"
     )

@@ -30,6 +30,8 @@ class EvalResult:
             "episodes": len(scores),
             "mean": float(scores.mean()),
             "std": float(scores.std()),
+            # standard error of the mean, from the sample standard deviation
+            "se": float(scores.std(ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0,
             "median": float(np.median(scores)),
             "min": float(scores.min()),
             "max": float(scores.max()),

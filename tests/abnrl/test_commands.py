@@ -36,6 +36,9 @@ def test_eval_prints_a_table_and_writes_json(trained_run, tmp_path):
     assert "| games | mean |" in result.stdout
     summary = json.loads(out.read_text())["summary"]
     assert summary["episodes"] == 2 and summary["min"] <= summary["mean"] <= summary["max"]
+    scores = json.loads(out.read_text())["scores"]
+    # standard error from the sample standard deviation: |a - b| / 2 for two games
+    assert summary["se"] == pytest.approx(abs(scores[0] - scores[1]) / 2)
 
 
 def test_watch_writes_a_playable_mp4(trained_run, tmp_path):
