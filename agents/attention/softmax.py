@@ -29,11 +29,6 @@ from torch import Tensor, nn
 from agents.attention.output import AttentionOutput, MapEdit
 from agents.backbones import Backbone
 
-KEY_CONV_WIDTH = {9: 64}
-"""Channels of the key conv's 3x3 layer by map side; 16 on finer maps (20x20, 21x21),
-where 64 channels on 400 positions made an update cost 1.65x stock PPO's on a CPU
-against 0.78x with 16 (batch 256, one thread)."""
-
 BASIS_FREQUENCIES = (0.5, 1.0, 2.0)
 """Frequencies of the spatial basis, in half-periods over the map (0.5: monotonic)."""
 
@@ -79,11 +74,10 @@ class SpatialSoftmaxAttention(nn.Module):
         basis = spatial_basis(parts.map_size)
         channels = parts.channels + basis.shape[0]
         self.register_buffer("basis", basis, persistent=False)
-        width = KEY_CONV_WIDTH.get(parts.map_size, 16)
         self.to_keys = nn.Sequential(
-            nn.Conv2d(channels, width, kernel_size=3, padding=1),
+            nn.Conv2d(channels, 64, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.Conv2d(width, key_dim, kernel_size=1),
+            nn.Conv2d(64, key_dim, kernel_size=1),
         )
         self.queries = nn.Parameter(torch.randn(heads, key_dim))
         # One learned inverse temperature per head, log-parametrised.
