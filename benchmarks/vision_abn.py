@@ -90,6 +90,11 @@ def train_and_score(
     if data.regions is not None:
         hits = pointing_game(maps, data.regions[:count], tolerance=POINTING_TOLERANCE)
         record["pointing_game"] = hits.float().mean().item()
+        labels = torch.tensor([data.test[i][1] for i in range(count)])
+        record["pointing_by_class"] = {
+            name: hits[labels == index].float().mean().item()
+            for index, name in enumerate(data.classes)
+        }
     return record
 
 
