@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -53,6 +55,22 @@ def slim_checkpoint(source: Path, target: Path) -> None:
                 archive.writestr(name, content)
 
     write_atomic(target, write, suffix=".zip")
+
+
+RUN_RECORDS = ("config.json", "progress.csv", "evaluations.csv")
+
+
+def slim_run_dir(source: Path, target: Path) -> None:
+    """Copy what a long run needs to go on after its machine is gone: its records and a slim
+    copy of its latest checkpoint. `abnrl train --resume TARGET` continues it with fresh
+    optimizer moments and half-precision weights cast back to float32, which costs
+    far less than retraining; its learning curve and schedules carry on unchanged.
+    """
+    (target / "checkpoints").mkdir(parents=True, exist_ok=True)
+    for name in RUN_RECORDS:
+        if (source / name).is_file():
+            write_atomic(target / name, partial(shutil.copyfile, source / name))
+    slim_checkpoint(source / "checkpoints" / "latest.zip", target / "checkpoints" / "latest.zip")
 
 
 def _torch_bytes(obj: object) -> bytes:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from abnrl.pretrained import slim_run_dir
 from agents.safe_loading import read_data
 from tests.abnrl.cli import TINY, abnrl, cli_process
 from vision.files import TEMPORARY_NAME
@@ -181,3 +182,21 @@ def test_ten_sigkills_each_followed_by_a_resume(tmp_path):
 def _writing(run_dir):
     folder = run_dir / "checkpoints"
     return folder.exists() and any(re.match(r"\.latest\.zip\.", p.name) for p in folder.iterdir())
+
+
+def test_a_slim_copy_of_a_run_dir_resumes_where_the_run_stood(tmp_path):
+    run_dir, landed = tmp_path / "run", tmp_path / "landed"
+    abnrl("train", "--run-dir", run_dir, "--total-steps", 100_000, "--stop-at", 64, *TINY)
+    slim_run_dir(run_dir, landed)
+    assert sorted(p.name for p in landed.iterdir()) == [
+        "checkpoints",
+        "config.json",
+        "progress.csv",
+    ]
+    assert logged_steps(landed) == logged_steps(run_dir)
+    assert all(
+        w.dtype == torch.float16 for w in policy_weights(landed).values() if w.is_floating_point()
+    )
+    abnrl("train", "--resume", landed, "--stop-at", 128)
+    assert check_consistent(landed) == 128
+    assert logged_steps(landed)[0] == logged_steps(run_dir)[0], "the curve carries on"
