@@ -2,7 +2,14 @@
 
 from agents.a2c import ABNA2C
 from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
-from agents.factory import ALGORITHMS, HYPERPARAMETERS, N_ENVS, POLICIES, make_agent
+from agents.factory import (
+    ALGORITHMS,
+    HYPERPARAMETERS,
+    N_ENVS,
+    POLICIES,
+    channels_last_on_cpu,
+    make_agent,
+)
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 
@@ -16,5 +23,6 @@ __all__ = [
     "HYPERPARAMETERS",
     "N_ENVS",
     "POLICIES",
+    "channels_last_on_cpu",
     "make_agent",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
+import torch
 from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
@@ -37,6 +39,7 @@ HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "policy_kwargs": {"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}},
     },
 }
+AlgorithmT = TypeVar("AlgorithmT", bound=BaseAlgorithm)
 N_ENVS = {"ppo": 8, "a2c": 16}
 """Parallel games per algorithm in the RL Zoo's Atari settings."""
 
@@ -85,14 +88,14 @@ def make_agent(
     common: dict[str, Any] = {"seed": seed, "device": device}
     if policy == "cnn":
         stock = PPO if algo == "ppo" else A2C
-        return stock("CnnPolicy", env, **common, **options)
+        return channels_last_on_cpu(stock("CnnPolicy", env, **common, **options))
     options["policy_kwargs"].update(
         backbone=backbone, attention=attention, map_size=map_size, heads=heads
     )
     if motion is not None:
         options["policy_kwargs"]["motion"] = motion
     abn = ABNPPO if algo == "ppo" else ABNA2C
-    return abn(
+    model = abn(
         ABNPolicy,
         env,
         attention_coef=attention_coef,
@@ -100,3 +103,15 @@ def make_agent(
         **common,
         **options,
     )
+    return channels_last_on_cpu(model)
+
+
+def channels_last_on_cpu(model: AlgorithmT) -> AlgorithmT:
+    """``model`` with its policy's conv weights in channels-last layout when it runs on
+    the CPU, where oneDNN convolves that layout faster (training steps/s +15% for both
+    policies, benchmarks/RESULTS.md). Values, checkpoints and results are unchanged up to
+    float rounding; the optimizer keeps its parameters (converted in place).
+    """
+    if model.device.type == "cpu":
+        model.policy.to(memory_format=torch.channels_last)
+    return model

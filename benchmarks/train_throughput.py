@@ -6,6 +6,8 @@ Zoo's Atari PPO hyperparameters, the same n_envs and device, back to back.
     python benchmarks/train_throughput.py --steps 8192
     python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8
     python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8 --motion
+    python benchmarks/train_throughput.py --steps 8192 --attention softmax --heads 8 --motion \
+        --contiguous
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=4, help="softmax heads")
     parser.add_argument("--map-size", type=int, default=None)
     parser.add_argument("--motion", action="store_true", help="softmax's motion channel")
+    parser.add_argument(
+        "--contiguous", action="store_true", help="ours without channels-last conv weights on CPU"
+    )
     args = parser.parse_args()
 
     ours = make_agent(
@@ -55,6 +60,8 @@ def main() -> None:
         seed=0,
         device=args.device,
     )
+    if args.contiguous:
+        ours.policy.to(memory_format=torch.contiguous_format)
     ours_rate = timed_learn(ours, args.steps)
     stock_env = VecFrameStack(make_atari_env("BreakoutNoFrameskip-v4", args.n_envs, seed=0), 4)
     stock = PPO("CnnPolicy", stock_env, seed=0, device=args.device, **HYPERPARAMETERS["ppo"])
@@ -62,7 +69,8 @@ def main() -> None:
 
     device = torch.cuda.get_device_name() if ours.device.type == "cuda" else "CPU"
     print(f"device {device}, n_envs {args.n_envs}, {args.steps} steps each")
-    design = f"{args.backbone}, {args.attention}{' + motion' * args.motion}, ale backend"
+    layout = "contiguous" if args.contiguous else "channels-last on CPU"
+    design = f"{args.backbone}, {args.attention}{' + motion' * args.motion}, {layout}, ale backend"
     print(f"ABN-PPO ({design}): {ours_rate:,.0f} steps/s")
     print(f"SB3 PPO CnnPolicy (make_atari_env):  {stock_rate:,.0f} steps/s")
     print(f"ratio: {ours_rate / stock_rate:.2f}x")

@@ -13,7 +13,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from abnrl.errors import UserError
-from agents import ABNA2C, ABNPPO
+from agents import ABNA2C, ABNPPO, channels_last_on_cpu
 from agents.safe_loading import UnsafeCheckpointError, read_data
 from envs import action_count, discrete_actions
 from vision.files import write_atomic
@@ -111,4 +111,4 @@ def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgo
         model = algorithm.load(path, device=device, custom_objects=objects)
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, OSError) as error:
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__}).") from error
-    return model, meta
+    return channels_last_on_cpu(model), meta

@@ -97,6 +97,8 @@ def test_a_checkpoint_names_its_algorithm(tmp_path, algo, expected):
     save_checkpoint(agent, path, game="breakout", protocol="classic")
     model, meta = load_checkpoint(path, device="cpu")
     assert meta["algorithm"] == expected and type(model).__name__ == expected
+    convs = [p for p in model.policy.parameters() if p.ndim == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     agent.abnrl_meta["algorithm"] = "DQN"
     agent.save(path)
     with pytest.raises(UserError, match="its algorithm 'DQN' is none of abnrl's"):

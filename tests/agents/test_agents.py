@@ -1,6 +1,8 @@
 """ABN policy networks and their training (CPU, small budgets): on real Breakout where the
 game matters, on a fake Atari env where only its spaces do."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -170,3 +172,26 @@ def test_the_policy_refuses_observations_it_cannot_read():
     with pytest.raises(ValueError, match="needs a Discrete action space"):
         policy(spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Box(-1, 1, (2,)))
     assert policy(spaces.Box(0, 255, (4, 84, 84), np.uint8)).heads == DEFAULT_HEADS
+
+
+def _conv_weights(policy):
+    return [p for p in policy.parameters() if p.ndim == 4]
+
+
+@pytest.mark.parametrize("policy", ["abn", "cnn"])
+def test_cpu_agents_train_channels_last_conv_weights_to_the_same_values(policy):
+    model = make_agent(breakout(2), policy=policy, seed=0, device="cpu", **SMALL)
+    fast = model.policy
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in _conv_weights(fast))
+    plain = copy.deepcopy(fast).to(memory_format=torch.contiguous_format)
+    assert all(p.is_contiguous() for p in _conv_weights(plain))
+    observations = torch.randint(0, 256, (5, 4, 84, 84)).float()
+    with torch.no_grad():
+        probs = [p.get_distribution(observations).distribution.probs for p in (fast, plain)]
+        values = [p.predict_values(observations) for p in (fast, plain)]
+    assert torch.allclose(*probs, atol=1e-5) and torch.allclose(*values, atol=1e-4)
+    before = [p.detach().clone() for p in _conv_weights(fast)]
+    model.learn(64)  # (learning rate 0 at the end of a 32-step schedule)
+    after = _conv_weights(fast)
+    assert all(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in after)

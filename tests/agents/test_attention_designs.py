@@ -9,7 +9,7 @@ from stable_baselines3 import PPO
 
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
-from agents import ABNPPO, ABNActorCritic, ABNPolicy, make_agent
+from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make_agent
 from agents.actor_critic import motion_channel
 from agents.attention import ATTENTIONS
 from agents.grafting import graft_motion_channel
@@ -199,7 +199,7 @@ def test_softmax_heads_with_motion_score_and_pool_one_more_channel(tmp_path):
     model = make_agent(breakout(), motion=True, seed=1, device="cpu")
     assert model.policy.network.motion
     model.save(tmp_path / "agent.zip")
-    loaded = ABNPPO.load(tmp_path / "agent.zip", device="cpu")
+    loaded = channels_last_on_cpu(ABNPPO.load(tmp_path / "agent.zip", device="cpu"))
     assert loaded.policy.motion and loaded.policy.network.motion
     obs = torch.as_tensor(breakout(seed=9).reset())
     with torch.no_grad():
