@@ -39,9 +39,14 @@ def slim_checkpoint(source: Path, target: Path) -> None:
     with zipfile.ZipFile(source) as archive:
         items = {name: archive.read(name) for name in archive.namelist()}
     weights = torch.load(io.BytesIO(items["policy.pth"]), map_location="cpu")
-    items["policy.pth"] = _torch_bytes(
-        {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
-    )
+    # SB3 policies list a shared features extractor under three names; one half-precision
+    # copy per stored tensor keeps them one tensor in the file.
+    halves: dict[tuple, torch.Tensor] = {}
+    for name, value in weights.items():
+        if value.is_floating_point():
+            key = (value.untyped_storage().data_ptr(), value.storage_offset(), value.shape)
+            weights[name] = halves.setdefault(key, value.half())
+    items["policy.pth"] = _torch_bytes(weights)
     optimizer = torch.load(io.BytesIO(items["policy.optimizer.pth"]), map_location="cpu")
     items["policy.optimizer.pth"] = _torch_bytes({**optimizer, "state": {}})
     data = json.loads(items["data"])

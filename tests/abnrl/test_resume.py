@@ -200,3 +200,12 @@ def test_a_slim_copy_of_a_run_dir_resumes_where_the_run_stood(tmp_path):
     abnrl("train", "--resume", landed, "--stop-at", 128)
     assert check_consistent(landed) == 128
     assert logged_steps(landed)[0] == logged_steps(run_dir)[0], "the curve carries on"
+
+
+def test_a_slim_stock_checkpoint_stores_its_shared_extractor_once(cnn_run, tmp_path):
+    slim_run_dir(cnn_run, tmp_path / "landed")
+    sizes = [
+        zipfile.ZipFile(run / "checkpoints" / "latest.zip").getinfo("policy.pth").file_size
+        for run in (cnn_run, tmp_path / "landed")
+    ]
+    assert sizes[1] < 0.55 * sizes[0], sizes  # half precision, the aliases kept aliases
