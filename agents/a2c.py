@@ -14,12 +14,13 @@ class ABNA2C(AttentionBranchTraining, A2C):
     """SB3's A2C with the attention branch's loss added to the loss.
 
     ``loss = L_pg + ent_coef * L_entropy + vf_coef * L_value
-    + attention_coef * L_attention + map_entropy_coef * H(maps)``
-    (``agents.training.AttentionBranchTraining``). With both coefficients 0 an update is
+    + attention_coef * L_attention + map_entropy_coef * H(maps)
+    - map_spread_coef * spread(maps)`` (``agents.training.AttentionBranchTraining``).
+    With all three coefficients 0 an update is
     exactly SB3's ``A2C.train``.
 
     Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef``,
-    ``map_entropy_coef`` and SB3 ``A2C`` options.
+    ``map_entropy_coef``, ``map_spread_coef`` and SB3 ``A2C`` options.
     """
 
     def train(self) -> None:

@@ -55,6 +55,7 @@ def make_agent(
     motion: bool | None = None,
     attention_coef: float = 1.0,
     map_entropy_coef: float = 0.0,
+    map_spread_coef: float = 0.0,
     seed: int | None = None,
     device: str = "auto",
     **overrides: Any,
@@ -74,6 +75,7 @@ def make_agent(
             None: ``agents.attention.default_motion`` (on for ``softmax``).
         attention_coef: weight of the attention branch's loss; ABN only.
         map_entropy_coef: weight of the maps' normalized entropy; ABN only.
+        map_spread_coef: weight of the maps' spread over a minibatch, subtracted; ABN only.
         seed: seeds torch, numpy and the env.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         **overrides: SB3 algorithm options replacing the defaults.
@@ -99,6 +101,7 @@ def make_agent(
         env,
         attention_coef=attention_coef,
         map_entropy_coef=map_entropy_coef,
+        map_spread_coef=map_spread_coef,
         **common,
         **options,
     )

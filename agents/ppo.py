@@ -16,12 +16,13 @@ class ABNPPO(AttentionBranchTraining, PPO):
     """SB3's PPO with the attention branch's loss added to each minibatch's loss.
 
     ``loss = L_clip + ent_coef * L_entropy + vf_coef * L_value
-    + attention_coef * L_attention + map_entropy_coef * H(maps)``
-    (``agents.training.AttentionBranchTraining``). With both coefficients 0 an update is
+    + attention_coef * L_attention + map_entropy_coef * H(maps)
+    - map_spread_coef * spread(maps)`` (``agents.training.AttentionBranchTraining``).
+    With all three coefficients 0 an update is
     exactly SB3's ``PPO.train``.
 
     Arguments as ``AttentionBranchTraining``: ``policy``, ``env``, ``attention_coef``,
-    ``map_entropy_coef`` and SB3 ``PPO`` options.
+    ``map_entropy_coef``, ``map_spread_coef`` and SB3 ``PPO`` options.
     """
 
     def train(self) -> None:
@@ -107,3 +108,4 @@ class ABNPPO(AttentionBranchTraining, PPO):
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/attention_coef", self.attention_coef)
         self.logger.record("train/map_entropy_coef", self.map_entropy_coef)
+        self.logger.record("train/map_spread_coef", self.map_spread_coef)

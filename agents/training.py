@@ -11,7 +11,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 
 from agents.actor_critic import ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION, default_motion
-from agents.losses import attention_branch_loss, map_entropy
+from agents.losses import attention_branch_loss, map_entropy, map_spread
 from agents.policy import ABNPolicy
 from agents.safe_loading import safe_custom_objects
 
@@ -24,21 +24,28 @@ else:
 class AttentionBranchTraining(_Algorithm):
     """Mixin for an SB3 on-policy algorithm whose policy is an ``ABNPolicy``.
 
-    Adds ``attention_coef * L_branch + map_entropy_coef * H(maps)`` to the loss:
-    the attention branch's loss (``agents.losses.attention_branch_loss``, ABN designs
-    only) and the maps' normalized entropy (``agents.losses.map_entropy``), which a
-    positive coefficient lowers (sharper maps).
+    Adds ``attention_coef * L_branch + map_entropy_coef * H(maps)
+    - map_spread_coef * spread(maps)`` to the loss: the attention branch's loss
+    (``agents.losses.attention_branch_loss``, ABN designs only), the maps' normalized
+    entropy (``agents.losses.map_entropy``), which a positive coefficient lowers
+    (sharper maps), and the entropy of each head's map averaged over the minibatch
+    (``agents.losses.map_spread``), which a positive coefficient raises (heads whose
+    place changes from frame to frame, not parked on one cell). With equal entropy and
+    spread weights the two terms are minus the mutual information between the frame
+    and each head's position.
 
     Args:
         policy: ``ABNPolicy`` or its alias ``"ABNCnnPolicy"``.
         env: the training env.
         attention_coef: weight of the attention branch's loss.
         map_entropy_coef: weight of the maps' entropy.
+        map_spread_coef: weight of the maps' spread over the minibatch (subtracted).
         **kwargs: the SB3 algorithm's options.
     """
 
     attention_coef: float
     map_entropy_coef: float
+    map_spread_coef: float
     policy: ABNPolicy  # checked in _setup_model
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -53,10 +60,12 @@ class AttentionBranchTraining(_Algorithm):
         *,
         attention_coef: float = 1.0,
         map_entropy_coef: float = 0.0,
+        map_spread_coef: float = 0.0,
         **kwargs: Any,
     ):
         self.attention_coef = attention_coef
         self.map_entropy_coef = map_entropy_coef
+        self.map_spread_coef = map_spread_coef
         # The design, its heads and the motion option are always written into the saved
         # policy_kwargs: a saved model without one is from before it existed (see
         # _setup_model), and a later change of defaults must not change a saved agent.
@@ -108,18 +117,23 @@ class AttentionBranchTraining(_Algorithm):
     def _attention_losses(
         self, output: ABNPolicyOutput, returns: torch.Tensor
     ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
-        """The weighted term to add to the loss (None when both weights are 0) and the
+        """The weighted term to add to the loss (None when every weight is 0) and the
         unweighted losses to log."""
-        # A loss with a zero coefficient is only logged: no graph, no zero gradients
-        # (which would change gradient clipping's norm and break equality with SB3).
-        with torch.set_grad_enabled(bool(self.attention_coef)):
-            branch = attention_branch_loss(output, returns, value_coef=self.vf_coef)
-        with torch.set_grad_enabled(bool(self.map_entropy_coef)):
-            entropy = map_entropy(output.attention)
-        total = None
-        if self.attention_coef:
-            total = self.attention_coef * branch
-        if self.map_entropy_coef:
-            weighted = self.map_entropy_coef * entropy
-            total = weighted if total is None else total + weighted
-        return total, {"attention_loss": branch, "map_entropy": entropy}
+        terms = {
+            "attention_loss": (
+                self.attention_coef,
+                lambda: attention_branch_loss(output, returns, value_coef=self.vf_coef),
+            ),
+            "map_entropy": (self.map_entropy_coef, lambda: map_entropy(output.attention)),
+            "map_spread": (-self.map_spread_coef, lambda: map_spread(output.attention)),
+        }
+        total, logs = None, {}
+        for name, (weight, loss) in terms.items():
+            # A loss with a zero weight is only logged: no graph, no zero gradients
+            # (which would change gradient clipping's norm and break equality with SB3).
+            with torch.set_grad_enabled(bool(weight)):
+                logs[name] = loss()
+            if weight:
+                weighted = weight * logs[name]
+                total = weighted if total is None else total + weighted
+        return total, logs

@@ -6,7 +6,9 @@ step, schedules, optimizer and RNG states) with the changes asked for:
 - ``--motion``: ``agents.grafting.graft_motion_channel``, the motion channel with zero
   weights (the same policy at the branch point; training then moves them);
 - ``--map-entropy-coef C``: the weight of the maps' entropy in the loss from here on
-  (a positive one sharpens the heads).
+  (a positive one sharpens the heads);
+- ``--map-spread-coef C``: the weight of the maps' spread over a minibatch, subtracted
+  from the loss from here on (a positive one keeps heads from parking on one cell).
 
     python benchmarks/branch_run.py runs/ship-softmax8 runs/ship-softmax8-motion --motion
     abnrl train --resume runs/ship-softmax8-motion --device cpu --threads 1
@@ -32,14 +34,17 @@ def main() -> None:
     parser.add_argument("copy", type=Path, help="the new run dir (must not exist)")
     parser.add_argument("--motion", action="store_true", help="graft the motion channel on")
     parser.add_argument("--map-entropy-coef", type=float, help="the maps' entropy weight")
+    parser.add_argument("--map-spread-coef", type=float, help="the maps' spread weight")
     args = parser.parse_args()
     source, copy = RunDir(args.run), RunDir(args.copy)
     if copy.root.exists():
         raise SystemExit(f"{copy.root} exists; choose a new folder.")
-    if not args.motion and args.map_entropy_coef is None:
-        raise SystemExit("Nothing to change: give --motion or --map-entropy-coef.")
-    if args.map_entropy_coef is not None and args.map_entropy_coef < 0:
-        raise SystemExit("--map-entropy-coef must be at least 0.")
+    coefs = {"map_entropy_coef": args.map_entropy_coef, "map_spread_coef": args.map_spread_coef}
+    coefs = {name: value for name, value in coefs.items() if value is not None}
+    if not args.motion and not coefs:
+        raise SystemExit("Nothing to change: give --motion or a maps' loss weight.")
+    if any(value < 0 for value in coefs.values()):
+        raise SystemExit("The maps' loss weights must be at least 0.")
     model, meta = load_checkpoint(source.latest, device="cpu")
     if not isinstance(model, AttentionBranchTraining):
         raise SystemExit(f"{source.latest} is not an ABN agent.")
@@ -47,8 +52,9 @@ def main() -> None:
     if args.motion:
         graft_motion_channel(model)
         changes["attention_motion"] = True
-    if args.map_entropy_coef is not None:
-        model.map_entropy_coef = changes["map_entropy_coef"] = args.map_entropy_coef
+    for name, value in coefs.items():
+        setattr(model, name, value)
+    changes.update(coefs)
     shutil.copytree(source.root, copy.root, ignore=shutil.ignore_patterns("checkpoints", "videos"))
     config = json.loads(copy.config.read_text())
     write_json_atomic(copy.config, {**config, **changes})

@@ -35,6 +35,7 @@ ABN_ONLY = {
     "attention_motion",
     "attention_coef",
     "map_entropy_coef",
+    "map_spread_coef",
 }
 
 AGGREGATES = ("mean", "median", "iqm", "optimality_gap")

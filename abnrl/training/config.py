@@ -78,6 +78,11 @@ class TrainConfig:
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
     """Weight of the attention maps' normalized entropy in the loss (ABN only; > 0 sharpens)."""
+    map_spread_coef: float = 0.0
+    """Weight of each attention head's map averaged over a minibatch, its normalized
+    entropy subtracted from the loss (ABN only; > 0 moves heads from frame to frame
+    rather than parking them on one cell; equal to --map-entropy-coef, the two reward the
+    mutual information between the frame and each head's position)."""
     n_steps: int | None = None
     """Rollout length per env between updates; the RL Zoo's when not given."""
     batch_size: int | None = None
@@ -138,6 +143,7 @@ MINIMUMS = {
     "threads": 0,
     "attention_coef": 0,
     "map_entropy_coef": 0,
+    "map_spread_coef": 0,
 }
 
 

@@ -21,6 +21,7 @@ TRAIN_KEYS = (
     "entropy_loss",
     "attention_loss",
     "map_entropy",
+    "map_spread",
     "approx_kl",
     "clip_fraction",
     "explained_variance",

@@ -167,6 +167,7 @@ def _train(
             motion=config.attention_motion,
             attention_coef=config.attention_coef,
             map_entropy_coef=config.map_entropy_coef,
+            map_spread_coef=config.map_spread_coef,
             seed=config.seed,
             device=config.device,
             **overrides,

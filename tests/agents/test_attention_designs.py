@@ -13,7 +13,7 @@ from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make
 from agents.actor_critic import motion_channel
 from agents.attention import ATTENTIONS
 from agents.grafting import graft_motion_channel
-from agents.losses import attention_branch_loss, map_entropy
+from agents.losses import attention_branch_loss, map_entropy, map_spread
 from envs import make_vec_env
 
 SMALL = {"n_steps": 16, "batch_size": 16, "n_epochs": 2}
@@ -109,6 +109,39 @@ def test_map_entropy_penalty_trains_the_map_to_be_sharper():
     assert map_entropy(net(obs).attention).item() < start - 0.1
 
 
+def test_map_spread_is_zero_for_parked_heads_and_one_for_heads_that_visit_every_cell():
+    parked = torch.zeros(81, 2, 9, 9)
+    parked[:, :, 2, 3] = 1.0
+    visiting = torch.eye(81).reshape(81, 1, 9, 9).repeat(1, 2, 1, 1)  # frame i: cell i
+    assert map_spread(parked).item() == pytest.approx(0.0, abs=1e-6)
+    assert map_spread(visiting).item() == pytest.approx(1.0)
+    assert map_entropy(visiting).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def sharpened(spread_coef: float) -> tuple[float, float]:
+    """(entropy, spread) of a softmax net's maps after 30 steps on entropy - c * spread."""
+    torch.manual_seed(0)
+    net = ABNActorCritic(4, attention="softmax", heads=2)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    obs = observations(16)
+    for _ in range(30):
+        maps = net(obs).attention
+        loss = map_entropy(maps) - spread_coef * map_spread(maps)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        maps = net(obs).attention
+    return map_entropy(maps).item(), map_spread(maps).item()
+
+
+def test_the_spread_term_keeps_sharpened_heads_moving_between_frames():
+    entropy_alone, spread_alone = sharpened(0.0)
+    entropy_both, spread_both = sharpened(1.0)
+    assert entropy_alone < 0.2 and spread_alone < 0.2  # sharp, and on the same cell
+    assert entropy_both < 0.5 and spread_both > spread_alone + 0.3
+
+
 def test_designs_without_a_branch_have_no_branch_loss():
     out = ABNActorCritic(4, attention="mask")(observations())
     loss = attention_branch_loss(out, torch.randn(3), value_coef=0.5)
@@ -136,15 +169,29 @@ def test_coefficient_zero_equals_stable_baselines3_for_every_design(attention):
         "the map entropy term changes the update"
     )
     assert 0 < entropic.logger.name_to_value["train/map_entropy"] <= 1
+    spreading = ABNPPO(ABNPolicy, breakout(), map_spread_coef=0.1, **kwargs)
+    spreading.learn(32)
+    assert not all(torch.equal(v, reference[k]) for k, v in spreading.policy.named_parameters()), (
+        "the map spread term changes the update"
+    )
+    assert 0 < spreading.logger.name_to_value["train/map_spread"] <= 1
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_every_design_saves_and_loads(tmp_path, attention):
     policy_kwargs = {"attention": attention, "map_size": 20, "heads": 2}
-    model = ABNPPO("ABNCnnPolicy", breakout(), seed=1, device="cpu", policy_kwargs=policy_kwargs)
+    model = ABNPPO(
+        "ABNCnnPolicy",
+        breakout(),
+        seed=1,
+        device="cpu",
+        policy_kwargs=policy_kwargs,
+        map_spread_coef=0.2,
+    )
     model.save(tmp_path / "agent.zip")
     loaded = ABNPPO.load(tmp_path / "agent.zip", device="cpu")
     assert (loaded.policy.attention, loaded.policy.map_size) == (attention, 20)
+    assert loaded.map_spread_coef == 0.2
     obs = torch.as_tensor(breakout(seed=9).reset())
     with torch.no_grad():
         a, b = loaded.policy.network(obs), model.policy.network(obs)
@@ -155,6 +202,7 @@ def test_every_design_saves_and_loads(tmp_path, attention):
 def test_agents_saved_before_the_designs_load_as_the_groupnorm_branch():
     model, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
     assert model.policy.attention == "abn-groupnorm"
+    assert model.map_spread_coef == 0.0  # saved before the option: the default
     branch = model.policy.network.attention.attention_branch
     assert branch.to_attention.kernel_size == (1, 1)
     assert np.isfinite(branch.to_attention.weight.detach().numpy()).all()
