@@ -21,22 +21,12 @@ import scipy.stats
 
 from abnrl.errors import UserError
 from abnrl.media.plots import aggregates_png, confidence_curves_png
+from abnrl.training.config import ABN_ONLY
 from abnrl.training.run_dir import RunDir
 from envs import REFERENCE_SCORES
 
 # Config fields that do not make runs different agents (the seed makes them repeats).
 NOT_A_GROUP = {"seed", "run_dir", "resume", "device", "threads", "progress", "time_limit_min"}
-# Fields that mean nothing for SB3's stock policy, which has no attention.
-ABN_ONLY = {
-    "backbone",
-    "attention",
-    "map_size",
-    "attention_heads",
-    "attention_motion",
-    "attention_coef",
-    "map_entropy_coef",
-    "map_spread_coef",
-}
 
 AGGREGATES = ("mean", "median", "iqm", "optimality_gap")
 
@@ -128,7 +118,7 @@ def group_runs(runs: list[Run], by: list[str] | None = None) -> dict[str, list[R
 
 def _identity(config: dict) -> dict:
     """The config fields that make a run the agent it is."""
-    ignored = NOT_A_GROUP | (ABN_ONLY if config.get("policy") == "cnn" else set())
+    ignored = NOT_A_GROUP | (set(ABN_ONLY) if config.get("policy") == "cnn" else set())
     return {k: v for k, v in config.items() if k not in ignored}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from abnrl.errors import UserError
@@ -123,6 +123,19 @@ class ResolvedTrainConfig(TrainConfig):
     attention_motion: bool = False  # a run saved before the option had no motion channel
 
 
+# Fields that mean nothing for SB3's stock policy, which has no attention: a --policy cnn
+# run's config.json leaves them out.
+ABN_ONLY = (
+    "backbone",
+    "attention",
+    "map_size",
+    "attention_heads",
+    "attention_motion",
+    "attention_coef",
+    "map_entropy_coef",
+    "map_spread_coef",
+)
+
 # Fields a --resume may change; all others come from the run's saved config.
 RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
 
@@ -191,6 +204,17 @@ def resolve(config: TrainConfig) -> ResolvedTrainConfig:
     }
     given = {name: value for name, value in vars(config).items() if value is not None}
     return ResolvedTrainConfig(**{**defaults, **given, "resume": None})
+
+
+def saved_config(config: ResolvedTrainConfig) -> dict:
+    """What a run's config.json holds: the config as JSON values, without the fields
+    that do not apply to its policy."""
+    skipped = ABN_ONLY if config.policy == "cnn" else ()
+    return {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in asdict(config).items()
+        if name not in skipped
+    }
 
 
 def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainConfig:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ from abnrl.training.config import (
     TrainConfig,
     load_saved_config,
     resolve,
+    saved_config,
 )
 from abnrl.training.evaluation import evaluate
 from abnrl.training.monitor import TrainingMonitor, keep_rows_through, logged_time_s
@@ -97,10 +97,7 @@ def run(flags: TrainConfig) -> int:
         trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         # A new run may start where an earlier start was killed before its first checkpoint.
         _forget_the_discarded_future(run_dir, step)
-        write_json_atomic(
-            run_dir.config,
-            {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-        )
+        write_json_atomic(run_dir.config, saved_config(config))
         return _train(config, run_dir, resumed, trained_s)
 
 

@@ -209,3 +209,15 @@ def test_a_slim_stock_checkpoint_stores_its_shared_extractor_once(cnn_run, tmp_p
         for run in (cnn_run, tmp_path / "landed")
     ]
     assert sizes[1] < 0.55 * sizes[0], sizes  # half precision, the aliases kept aliases
+
+
+def test_a_stock_run_records_no_attention_options_and_resumes(cnn_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(cnn_run, run_dir)
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["policy"] == "cnn"
+    assert not {"attention", "attention_heads", "attention_motion", "map_size"} & set(saved)
+    abnrl("train", "--resume", run_dir, "--total-steps", 128)
+    assert check_consistent(run_dir) == 128
+    resumed = json.loads((run_dir / "config.json").read_text())
+    assert resumed.keys() == saved.keys() and resumed["total_steps"] == 128
