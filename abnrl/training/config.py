@@ -79,10 +79,10 @@ class TrainConfig:
     map_entropy_coef: float = 0.0
     """Weight of the attention maps' normalized entropy in the loss (ABN only; > 0 sharpens)."""
     map_spread_coef: float = 0.0
-    """Weight of each attention head's map averaged over a minibatch, its normalized
-    entropy subtracted from the loss (ABN only; > 0 moves heads from frame to frame
-    rather than parking them on one cell; equal to --map-entropy-coef, the two reward the
-    mutual information between the frame and each head's position)."""
+    """Weight of the normalized entropy of each attention head's map averaged over a
+    minibatch, subtracted from the loss (ABN only; > 0 keeps heads moving from frame to
+    frame instead of parking on one cell; at the weight of --map-entropy-coef the two
+    reward the mutual information between the frame and each head's position)."""
     n_steps: int | None = None
     """Rollout length per env between updates; the RL Zoo's when not given."""
     batch_size: int | None = None
