@@ -76,6 +76,8 @@ DEPENDENCE = ("mean_map", "other_frame")
 TOP_CELLS = 5
 PATH_STEPS = 8
 """Agent steps (32 frames, about half a second of play) of the ball's path target."""
+CURVE_STEPS = 50
+"""Points of each deletion and insertion curve after the first."""
 
 
 def head_source(head: int) -> str:
@@ -309,17 +311,15 @@ def score_maps(
     tolerance: float,
     curve_steps: int,
 ) -> dict[str, Tensor]:
-    """Each metric's per-frame values; ball metrics only over frames with the ball."""
+    """Each metric's per-frame values; ball metrics only over frames with the ball; no
+    deletion and insertion AUC when ``curve_steps`` is 0."""
     mass = maps.flatten(1).sum(dim=1).clamp_min(torch.finfo(maps.dtype).tiny)
     near_ball = (maps * targets.ball_disc).flatten(1).sum(dim=1) / mass
     target = ActionTarget(actions, probability=True)
     curves = {
-        "deletion_auc": deletion(
-            network, observations, maps, target, steps=curve_steps, batch_size=256
-        ),
-        "insertion_auc": insertion(
-            network, observations, maps, target, steps=curve_steps, batch_size=256
-        ),
+        name: curve(network, observations, maps, target, steps=curve_steps, batch_size=256)
+        for name, curve in (("deletion_auc", deletion), ("insertion_auc", insertion))
+        if curve_steps > 0
     }
     ball = targets.has_ball
     return {
@@ -403,7 +403,7 @@ def analyse(
     seed: int = SEED,
     radius: float = 8.0,
     tolerance: float = 4.0,
-    curve_steps: int = 50,
+    curve_steps: int = CURVE_STEPS,
     batch: int = 32,
     examples: int = 3,
     log=None,
@@ -421,7 +421,8 @@ def analyse(
         seed: seed of the first game; also seeds action sampling and the random maps.
         radius: radius of the ball disc in observation pixels.
         tolerance: the pointing game's tolerance in observation pixels.
-        curve_steps: points of each deletion and insertion curve after the first.
+        curve_steps: points of each deletion and insertion curve after the first; 0
+            skips both curves (most of the cost), leaving their metrics without values.
         batch: frames explained together.
         examples: games (the first ones) that give a frame to the examples figure.
         log: called with a line per game.

@@ -12,6 +12,7 @@ from tyro.conf import Positional
 from abnrl.analysis.attention import (
     ATTENTION,
     BALL_CELL,
+    CURVE_STEPS,
     GRADCAM,
     PERTURBATION,
     RANDOM,
@@ -69,6 +70,9 @@ class AnalyzeConfig:
     """Radius of the disc around the ball, in observation pixels."""
     tolerance: float = 4.0
     """The pointing game's tolerance, in observation pixels."""
+    curves: bool = True
+    """Deletion and insertion AUC, most of the analysis's time; --no-curves for a quick
+    screen of pointing, dependence and map statistics."""
     seed: int = SEED
     """Seed of the first game, of action sampling and of the random maps."""
     device: DeviceName = "auto"
@@ -126,6 +130,7 @@ def run(config: AnalyzeConfig) -> int:
         seed=config.seed,
         radius=config.radius,
         tolerance=config.tolerance,
+        curve_steps=CURVE_STEPS if config.curves else 0,
         log=print,
     )
     summary = summarise(analysis)

@@ -90,6 +90,20 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:4])
 
 
+def test_an_analysis_without_curves_scores_everything_else():
+    torch.manual_seed(0)
+    network = ABNActorCritic(4, attention="softmax", heads=2).eval()
+    analysis = analyse(
+        network, episodes=1, every=25, max_steps_per_game=50, sources=(ATTENTION,), curve_steps=0
+    )
+    metrics = analysis.values[ATTENTION]
+    assert metrics["deletion_auc"] == metrics["insertion_auc"] == []
+    assert len(metrics["paddle_pointing"]) == 2
+    assert len(analysis.dependence["mean_map"]["action_change"]) == 2
+    row = metrics_table(summarise(analysis), radius=8.0, tolerance=4.0).splitlines()[2]
+    assert row.endswith("| n/a | n/a |") and row.count("n/a") == 2
+
+
 def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
     paddle = Box("paddle", 70, 189, 86, 193)
     frames = [[Box("ball", 94, 48, 96, 52), paddle], [paddle]]  # ball at (95, 50) in the frame
@@ -124,11 +138,13 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
         "--maps",
         "attention",
         "random",
+        "--no-curves",
         "--out",
         out,
     )
     assert "top action changes" in result.stdout
     results = json.loads((out / "attention-analysis.json").read_text())
+    assert results["metrics"][RANDOM]["deletion_auc"]["frames"] == 0
     heads = json.loads((trained_run / "config.json").read_text())["attention_heads"]
     per_head = {f"{ATTENTION} head {i}" for i in range(heads)} if heads > 1 else set()
     assert results["frames_scored"] == 3
