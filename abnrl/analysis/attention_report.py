@@ -81,12 +81,18 @@ def attention_table(summary: dict) -> str:
 
 
 def plot_metrics(summary: dict, out: Path, title: str) -> None:
-    """A bar chart per metric, one bar per source with its standard error; PNG, atomic."""
+    """A bar chart per metric that has values (one bar per source with its standard
+    error); PNG, atomic."""
     sources = list(summary["metrics"])
-    figure, axes = plt.subplots(1, len(METRIC_TITLES), figsize=(20, 4))
+    titles = {
+        metric: name
+        for metric, name in METRIC_TITLES.items()
+        if any(summary["metrics"][s][metric]["mean"] is not None for s in sources)
+    }
+    figure, axes = plt.subplots(1, len(titles), figsize=(20 * len(titles) / 6, 4), squeeze=False)
     tab10 = plt.get_cmap("tab10")
     colours = [tab10(i) for i in range(tab10.N)]
-    for axis, (metric, name) in zip(axes, METRIC_TITLES.items(), strict=True):
+    for axis, (metric, name) in zip(axes[0], titles.items(), strict=True):
         stats = [summary["metrics"][s][metric] for s in sources]
         means = [s["mean"] or 0.0 for s in stats]
         errors = [s["sem"] or 0.0 for s in stats]

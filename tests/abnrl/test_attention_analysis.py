@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import pytest
 import torch
 
@@ -19,7 +20,12 @@ from abnrl.analysis.attention import (
     head_source,
     summarise,
 )
-from abnrl.analysis.attention_report import attention_table, examples_figure, metrics_table
+from abnrl.analysis.attention_report import (
+    attention_table,
+    examples_figure,
+    metrics_table,
+    plot_metrics,
+)
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
@@ -90,7 +96,7 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:4])
 
 
-def test_an_analysis_without_curves_scores_everything_else():
+def test_an_analysis_without_curves_scores_everything_else(tmp_path):
     torch.manual_seed(0)
     network = ABNActorCritic(4, attention="softmax", heads=2).eval()
     analysis = analyse(
@@ -100,8 +106,12 @@ def test_an_analysis_without_curves_scores_everything_else():
     assert metrics["deletion_auc"] == metrics["insertion_auc"] == []
     assert len(metrics["paddle_pointing"]) == 2
     assert len(analysis.dependence["mean_map"]["action_change"]) == 2
-    row = metrics_table(summarise(analysis), radius=8.0, tolerance=4.0).splitlines()[2]
+    summary = summarise(analysis)
+    row = metrics_table(summary, radius=8.0, tolerance=4.0).splitlines()[2]
     assert row.endswith("| n/a | n/a |") and row.count("n/a") == 2
+    plot_metrics(summary, tmp_path / "metrics.png", "no curves")
+    chart = cv2.imread(str(tmp_path / "metrics.png"))
+    assert chart.shape[1] == 1066  # four panels of the six at 80 dpi: no empty curve panels
 
 
 def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
