@@ -69,26 +69,26 @@ def test_two_trials_run_on_both_nodes_and_leave_run_dirs(cluster, tmp_path):
 
 
 def test_a_killed_worker_is_retried_from_its_checkpoint(cluster, tmp_path):
-    process = sweep(tmp_path, cluster, "total-steps=2048")
+    process = sweep(tmp_path, cluster, "total-steps=512")
     run_dir = RunDir(tmp_path / "trials" / "seed-0")
     wait_for(lambda: run_dir.latest.exists(), "the first checkpoint")
     os.kill(attempts(tmp_path, "seed-0")[0]["pid"], signal.SIGKILL)
     finish(process)
     first, retry = attempts(tmp_path, "seed-0")
     assert first["from_step"] == 0 and retry["from_step"] > 0 and retry["from_step"] % 64 == 0
-    assert retry["pid"] != first["pid"] and saved_steps(run_dir) == 2048
+    assert retry["pid"] != first["pid"] and saved_steps(run_dir) == 512
 
 
 def test_a_killed_sweep_run_again_skips_finished_trials(cluster, tmp_path):
-    grid = "total-steps=256,2048"
-    short, long = "total-steps-256_seed-0", "total-steps-2048_seed-0"
+    grid = "total-steps=256,1536"  # the long trial is still running when the short one ends
+    short, long = "total-steps-256_seed-0", "total-steps-1536_seed-0"
     driver = sweep(tmp_path, cluster, grid)
     wait_for(lambda: saved_steps(RunDir(tmp_path / "trials" / short)) == 256, "the short trial")
     wait_for(lambda: RunDir(tmp_path / "trials" / long).latest.exists(), "a long checkpoint")
     driver.kill()
     driver.wait()
     stderr = finish(sweep(tmp_path, cluster, grid))
-    assert f"{short}: skipped, 256 steps" in stderr and f"{long}: done, 2048 steps" in stderr
+    assert f"{short}: skipped, 256 steps" in stderr and f"{long}: done, 1536 steps" in stderr
     assert len(attempts(tmp_path, short)) == 1
     assert [a["from_step"] > 0 for a in attempts(tmp_path, long)] == [False, True]
 
