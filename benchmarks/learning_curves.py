@@ -5,10 +5,11 @@ one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
 steps, and prints each run's score at its last step and at the steps both
 runs have reached.
 
-    python benchmarks/learning_curves.py --abn runs/softmax8-motion-s0 --stock runs/ship-stock \\
+    python benchmarks/learning_curves.py --abn runs/softmax8-motion-mi05 --stock runs/ship-stock \\
         --out docs/learning-curves.png
 
-The title and the ABN label come from the runs' configs (envs, seed, attention design).
+The title and the ABN label come from the runs' configs (envs, seed, attention design,
+the maps' loss weights).
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ def score_at(progress: Path, steps: int) -> float:
 
 
 def abn_label(config: dict) -> str:
-    """E.g. "ABN-PPO, softmax attention, 8 heads (ours)"."""
+    """E.g. "ABN-PPO (ours): softmax attention, 8 heads, map entropy 0.05"."""
     design = config.get("attention", "abn-groupnorm")
-    heads = f", {config['attention_heads']} heads" if design == "softmax" else ""
-    motion = ", motion channel" if config.get("attention_motion") else ""
-    return f"ABN-PPO, {design} attention{heads}{motion} (ours)"
+    parts = [f"{design} attention"]
+    if design == "softmax":
+        parts.append(f"{config['attention_heads']} heads")
+    if config.get("attention_motion"):
+        parts.append("motion channel")
+    for term in ("entropy", "spread"):
+        if config.get(f"map_{term}_coef"):
+            parts.append(f"map {term} {config[f'map_{term}_coef']:g}")
+    return f"ABN-PPO (ours): {', '.join(parts)}"
 
 
 def title(configs: list[dict]) -> str:
@@ -55,7 +62,7 @@ def title(configs: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--abn", type=Path, default=Path("runs/softmax8-motion-s0"))
+    parser.add_argument("--abn", type=Path, default=Path("runs/softmax8-motion-mi05"))
     parser.add_argument("--stock", type=Path, default=Path("runs/ship-stock"))
     parser.add_argument("--out", type=Path, default=Path("docs/learning-curves.png"))
     args = parser.parse_args()

@@ -70,7 +70,7 @@ def learning_curves_png(
     axes.set_ylabel("mean training score (last 100 games)")
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend(loc="center left", fontsize=8)
+    axes.legend(loc="lower right", fontsize=8)  # rising curves leave that corner empty
     return _png(figure)
 
 
