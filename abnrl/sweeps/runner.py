@@ -103,7 +103,7 @@ def run_sweep(
     Raises:
         UserError: Ray is not installed or the cluster cannot be reached.
     """
-    ray = _import_ray()
+    ray = import_ray()
     outcomes, pending = [], []
     for trial in trials:
         steps = saved_steps(trial.run_dir(sweep_dir))
@@ -165,11 +165,19 @@ def _outcome(ray, trial: Trial, ref) -> Outcome:
     return Outcome(trial, "done", result["steps"])
 
 
-def _import_ray():
+def import_ray():
+    """Ray, set up for trials; the settings reach the Ray instances started from here.
+
+    Raises:
+        UserError: Ray is not installed.
+    """
     # Every trial's lines as they come: Ray would merge alike lines of different trials
     # ("repeated 2x across cluster") and colour their prefixes in log files.
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_COLOR_PREFIX", "0")
+    # Ray runs its workers at nice 15, so on a machine with other work a trial ran about
+    # 5x slower than the same `abnrl train` (benchmarks/RESULTS.md, "Many runs").
+    os.environ.setdefault("RAY_worker_niceness", "0")
     try:
         import ray
     except ImportError:

@@ -11,6 +11,7 @@ import pytest
 
 from abnrl.errors import UserError
 from abnrl.sweeps.plan import parse_grid, plan_trials, saved_steps
+from abnrl.sweeps.runner import import_ray
 from abnrl.training.run_dir import RunDir
 from tests.abnrl.cli import abnrl, cli_process
 
@@ -23,7 +24,9 @@ TINY = "n-envs=2 n-steps=32 batch-size=32 eval-every=0 video-frames=0 checkpoint
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two Ray nodes of one CPU each: Ray starts once for all the sweeps below."""
+    """Two Ray nodes of one CPU each, started as ``abnrl sweep`` starts Ray: once for all
+    the sweeps below."""
+    import_ray()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
@@ -72,7 +75,9 @@ def test_a_killed_worker_is_retried_from_its_checkpoint(cluster, tmp_path):
     process = sweep(tmp_path, cluster, "total-steps=512")
     run_dir = RunDir(tmp_path / "trials" / "seed-0")
     wait_for(lambda: run_dir.latest.exists(), "the first checkpoint")
-    os.kill(attempts(tmp_path, "seed-0")[0]["pid"], signal.SIGKILL)
+    worker = attempts(tmp_path, "seed-0")[0]["pid"]
+    assert os.getpriority(os.PRIO_PROCESS, worker) == 0  # not Ray's nice 15
+    os.kill(worker, signal.SIGKILL)
     finish(process)
     first, retry = attempts(tmp_path, "seed-0")
     assert first["from_step"] == 0 and retry["from_step"] > 0 and retry["from_step"] % 64 == 0
