@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from abnrl.media.peaks import PEAK_WINDOW
 from agents.actor_critic import ABNActorCritic
 from envs import emulator, make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
@@ -65,6 +66,7 @@ SEED = 20_000
 """First game's seed; training uses 0 on, ``abnrl eval`` 10,000 on."""
 METRICS = (
     "ball_pointing",
+    "ball_pointing_refined",
     "ball_path_pointing",
     "paddle_pointing",
     "ball_mass_share",
@@ -309,6 +311,7 @@ def score_maps(
     targets: FrameTargets,
     *,
     tolerance: float,
+    peak_window: int,
     curve_steps: int,
 ) -> dict[str, Tensor]:
     """Each metric's per-frame values; ball metrics only over frames with the ball; no
@@ -324,6 +327,9 @@ def score_maps(
     ball = targets.has_ball
     return {
         "ball_pointing": pointing_game(maps, targets.ball, tolerance=tolerance)[ball].float(),
+        "ball_pointing_refined": pointing_game(
+            maps, targets.ball, tolerance=tolerance, window=peak_window
+        )[ball].float(),
         "ball_path_pointing": pointing_game(maps, targets.ball_path, tolerance=tolerance)[
             ball
         ].float(),
@@ -403,6 +409,7 @@ def analyse(
     seed: int = SEED,
     radius: float = 8.0,
     tolerance: float = 4.0,
+    peak_window: int = PEAK_WINDOW,
     curve_steps: int = CURVE_STEPS,
     batch: int = 32,
     examples: int = 3,
@@ -421,6 +428,8 @@ def analyse(
         seed: seed of the first game; also seeds action sampling and the random maps.
         radius: radius of the ball disc in observation pixels.
         tolerance: the pointing game's tolerance in observation pixels.
+        peak_window: half-width in pixels of the square whose centre of mass is the
+            refined peak (``vision.explain.map_peaks``) of the refined ball pointing.
         curve_steps: points of each deletion and insertion curve after the first; 0
             skips both curves (most of the cost), leaving their metrics without values.
         batch: frames explained together.
@@ -487,6 +496,7 @@ def analyse(
                     maps,
                     targets,
                     tolerance=tolerance,
+                    peak_window=peak_window,
                     curve_steps=curve_steps,
                 )
                 for metric, frame_values in scored.items():

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 BALL_COLOUR = (255, 0, 0)
 METRIC_TITLES = {
     "ball_pointing": "pointing game: ball",
+    "ball_pointing_refined": "pointing game: ball, refined peak",
     "ball_path_pointing": f"pointing game: ball's path ({PATH_STEPS} steps)",
     "paddle_pointing": "pointing game: paddle",
     "ball_mass_share": "map mass near the ball",
@@ -33,24 +34,26 @@ def _cell(stats: dict) -> str:
     return f"{stats['mean']:.3f} +- {stats['sem'] or 0.0:.3f}"
 
 
-def metrics_table(summary: dict, radius: float, tolerance: float) -> str:
+def metrics_table(summary: dict, radius: float, tolerance: float, peak_window: int) -> str:
     """Markdown: one row per map source (mean +- standard error over frames)."""
     area = summary["disc_area_share"]
     lines = [
-        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: ball's path (next "
-        f"{PATH_STEPS} steps) | pointing: paddle | mass within {radius:g} px of ball | "
-        "mass / area | deletion AUC (lower is better) | insertion AUC (higher is better) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: ball, peak = centre of "
+        f"mass within {peak_window} px | pointing: ball's path (next {PATH_STEPS} steps) | "
+        f"pointing: paddle | mass within {radius:g} px of ball | mass / area | "
+        "deletion AUC (lower is better) | insertion AUC (higher is better) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for source, metrics in summary["metrics"].items():
         mass = metrics["ball_mass_share"]["mean"]
         lift = f"{mass / area:.1f}x" if mass is not None and area else "n/a"
-        lines.append(
-            f"| {source} | {_cell(metrics['ball_pointing'])} | "
-            f"{_cell(metrics['ball_path_pointing'])} | {_cell(metrics['paddle_pointing'])} | "
-            f"{_cell(metrics['ball_mass_share'])} | "
-            f"{lift} | {_cell(metrics['deletion_auc'])} | {_cell(metrics['insertion_auc'])} |"
-        )
+        cells = [
+            _cell(metrics[name])
+            for name in ("ball_pointing", "ball_pointing_refined", "ball_path_pointing")
+        ]
+        cells += [_cell(metrics["paddle_pointing"]), _cell(metrics["ball_mass_share"]), lift]
+        cells += [_cell(metrics["deletion_auc"]), _cell(metrics["insertion_auc"])]
+        lines.append(f"| {source} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

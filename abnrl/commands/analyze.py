@@ -30,6 +30,7 @@ from abnrl.analysis.attention_report import (
     save_png,
 )
 from abnrl.errors import UserError
+from abnrl.media.peaks import PEAK_WINDOW
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
@@ -70,6 +71,10 @@ class AnalyzeConfig:
     """Radius of the disc around the ball, in observation pixels."""
     tolerance: float = 4.0
     """The pointing game's tolerance, in observation pixels."""
+    peak_window: int = PEAK_WINDOW
+    """Half-width in observation pixels of the square around a map's maximum whose
+    centre of mass is its refined peak (the refined ball pointing); 14 is a cell and a
+    half of the 9x9 map."""
     curves: bool = True
     """Deletion and insertion AUC, most of the analysis's time; --no-curves for a quick
     screen of pointing, dependence and map statistics."""
@@ -83,7 +88,7 @@ class AnalyzeConfig:
 
 
 def _validate(config: AnalyzeConfig) -> None:
-    check_at_least(config, {"episodes": 1, "every": 1, "max_steps_per_game": 1})
+    check_at_least(config, {"episodes": 1, "every": 1, "max_steps_per_game": 1, "peak_window": 0})
     check_device(config.device)
     unknown = [name for name in config.maps if name not in SOURCE_NAMES]
     if unknown or not config.maps:
@@ -130,12 +135,15 @@ def run(config: AnalyzeConfig) -> int:
         seed=config.seed,
         radius=config.radius,
         tolerance=config.tolerance,
+        peak_window=config.peak_window,
         curve_steps=CURVE_STEPS if config.curves else 0,
         log=print,
     )
     summary = summarise(analysis)
     tables = (
-        metrics_table(summary, config.radius, config.tolerance) + "\n" + attention_table(summary)
+        metrics_table(summary, config.radius, config.tolerance, config.peak_window)
+        + "\n"
+        + attention_table(summary)
     )
     out.mkdir(exist_ok=True)
     results = {

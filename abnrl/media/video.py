@@ -13,6 +13,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from abnrl.media.peaks import refined_peak
+from envs.objects import OBSERVATION_SIZE
 from vision.overlay import PanelPlace, colormap_table, panel_places, panels
 
 SCALE = 2
@@ -198,12 +200,15 @@ class FrameComposer:
         resized = np.clip(resized, 0.0, 1.0)
         levels = np.rint(resized * 255).astype(np.uint8)
         weight = HEAT_ALPHA * resized
-        peak_y, peak_x = np.unravel_index(int(np.argmax(resized)), resized.shape)
+        peak_x, peak_y = refined_peak(heat_map)
         return _Heat(
             [cv2.LUT(levels, colours) for colours in self._colours],
             weight,
             1.0 - weight,
-            (int(peak_x) * SCALE + SCALE // 2, int(peak_y) * SCALE + SCALE // 2),
+            (
+                round(peak_x * width / OBSERVATION_SIZE * SCALE),
+                round(peak_y * height / OBSERVATION_SIZE * SCALE),
+            ),
         )
 
 
@@ -217,7 +222,7 @@ class _Heat(NamedTuple):
     game_weight: np.ndarray
     """1 - weight: the game's share."""
     peak: tuple[int, int]
-    """(x, y) of the map's maximum in the panel's pixels."""
+    """(x, y) of the map's refined peak (``abnrl.media.peaks``) in the panel's pixels."""
 
 
 def _planes(i420: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]:

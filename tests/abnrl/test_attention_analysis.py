@@ -77,7 +77,7 @@ def test_analysis_of_a_short_game_gives_every_measure_in_range():
     assert all(0.9 < entropy <= 1.0 for entropy in stats["entropy"])
 
     summary = summarise(analysis)
-    table = metrics_table(summary, radius=8.0, tolerance=4.0)
+    table = metrics_table(summary, radius=8.0, tolerance=4.0, peak_window=14)
     assert table.count("\n") == 4 and "| attention |" in table
     assert "spatial mean" in attention_table(summary)
     (example,) = analysis.examples
@@ -107,11 +107,11 @@ def test_an_analysis_without_curves_scores_everything_else(tmp_path):
     assert len(metrics["paddle_pointing"]) == 2
     assert len(analysis.dependence["mean_map"]["action_change"]) == 2
     summary = summarise(analysis)
-    row = metrics_table(summary, radius=8.0, tolerance=4.0).splitlines()[2]
+    row = metrics_table(summary, radius=8.0, tolerance=4.0, peak_window=14).splitlines()[2]
     assert row.endswith("| n/a | n/a |") and row.count("n/a") == 2
     plot_metrics(summary, tmp_path / "metrics.png", "no curves")
     chart = cv2.imread(str(tmp_path / "metrics.png"))
-    assert chart.shape[1] == 1066  # four panels of the six at 80 dpi: no empty curve panels
+    assert chart.shape[1] == 1333  # five panels of the seven at 80 dpi: no empty curve panels
 
 
 def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
@@ -160,7 +160,10 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
     assert results["frames_scored"] == 3
     assert set(results["metrics"]) == {ATTENTION, RANDOM, *per_head}
     assert (out / "attention-metrics.png").stat().st_size > 0
-    assert (out / "attention-analysis.md").read_text().startswith("| map |")
+    table = (out / "attention-analysis.md").read_text()
+    assert table.startswith("| map |") and "centre of mass within 14 px" in table
+    random = results["metrics"][RANDOM]
+    assert random["ball_pointing_refined"]["frames"] == random["ball_pointing"]["frames"]
 
 
 def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path):

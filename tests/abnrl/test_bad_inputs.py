@@ -213,6 +213,7 @@ CASES = [
     case("analyze-payload", "analyze {run}", "not a safe agent checkpoint", _crafted_checkpoint),
     case("analyze-episodes-0", "analyze {run} --episodes 0", "--episodes"),
     case("analyze-every-0", "analyze {run} --every 0", "--every"),
+    case("analyze-peak-window-negative", "analyze {run} --peak-window -1", "--peak-window"),
     case("analyze-unknown-map", "analyze {run} --maps lime", "lime"),
     case("analyze-unknown-device", "analyze {run} --device tpu", "tpu"),
     # report

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from abnrl.media.mp4 import VideoWriter
+from abnrl.media.peaks import refined_peak
 from abnrl.media.video import HEAT_ALPHA, INFO_WIDTH, PEAK_RADIUS, SCALE, FrameComposer
 from vision.overlay import colorize
 
@@ -47,13 +48,16 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     # The heat map's opacity follows the map: HEAT_ALPHA where it is 1, none where it is 0.
     weight = HEAT_ALPHA * np.clip(resized, 0, 1)[..., None]
     expected = (1 - weight) * frame + weight * colorize(resized)
-    peak_y, peak_x = np.unravel_index(np.argmax(resized), resized.shape)
+    # The marker sits on the refined peak, between cells where their weights say.
+    peak_x, peak_y = refined_peak(heat_map)
+    marker_x, marker_y = round(peak_x * 160 / 84 * SCALE), round(peak_y * 210 / 84 * SCALE)
+    peak_x, peak_y = marker_x // SCALE, marker_y // SCALE  # in game pixels
     rows, columns = np.ogrid[:210, :160]
     near_peak = (rows - peak_y) ** 2 + (columns - peak_x) ** 2 <= (PEAK_RADIUS // SCALE + 2) ** 2
     difference = np.abs(heat[::SCALE, ::SCALE] - expected).max(axis=-1)
     assert difference[~near_peak].max() <= 4
     # The peak is circled: bright pixels on a ring of PEAK_RADIUS around it.
-    ring = heat[peak_y * SCALE + 1, min(peak_x * SCALE + 1 + PEAK_RADIUS, 2 * 160 - 1)]
+    ring = heat[marker_y, min(marker_x + PEAK_RADIUS, 2 * 160 - 1)]
     assert ring.min() > 150
     assert np.abs(canvas[title:, -INFO_WIDTH:].astype(int) - 90).max() <= 1
     assert canvas[:title].any(), "titles are drawn"

@@ -15,8 +15,10 @@ from vision.explain import (
     box_regions,
     deletion,
     insertion,
+    map_peaks,
     pointing_game,
 )
+from vision.explain.base import upsample
 
 
 class BrightCornerClassifier(nn.Module):
@@ -131,6 +133,25 @@ def test_pointing_game_upsamples_coarse_maps():
     regions = torch.zeros(1, 20, 20, dtype=torch.bool)
     regions[0, :5, 15:] = True
     assert pointing_game(maps, regions, tolerance=0).item()
+
+
+def test_a_windowed_peak_lies_where_the_cells_around_the_maximum_weigh():
+    maps = upsample(torch.tensor([[[0.0, 1.0, 0.6, 0.0]]]), (4, 32))  # cells 8 px wide
+    [[x, y]] = map_peaks(maps, window=0).tolist()
+    assert 8 <= x <= 16 and 0 <= y <= 4  # the heavier cell
+    [[x, _]] = map_peaks(maps, window=12).tolist()
+    assert 12.5 < x < 16  # between the two cells' centres, nearer the heavier
+    regions = torch.zeros(1, 4, 32, dtype=torch.bool)
+    regions[0, :, 15] = True
+    coarse = torch.tensor([[[0.0, 1.0, 1.0, 0.0]]])  # the object lies between two cells
+    assert not pointing_game(coarse, regions, tolerance=1).item()
+    assert pointing_game(coarse, regions, tolerance=1, window=12).item()
+
+
+def test_a_flat_map_peaks_at_its_first_pixel_with_or_without_a_window():
+    flat = torch.full((1, 6, 6), 0.3)
+    for window in (0, 2):
+        assert map_peaks(flat, window=window).tolist() == [[0.5, 0.5]]
 
 
 def test_box_regions_of_several_boxes_per_image():

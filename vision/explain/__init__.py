@@ -13,7 +13,7 @@ Methods: ``GradCAM``, ``GuidedBackprop``, ``GuidedGradCAM``, ``InputGradient``,
 ``SmoothGrad`` (wraps any of them), ``CAM``, ``ABNAttention`` and
 ``PerturbationSaliency``. Targets: ``ClassTarget``, ``ActionTarget``,
 ``ValueTarget``, ``BoxScoreTarget``, ``PredictedTarget`` (the default). Metrics:
-``deletion``, ``insertion``, ``pointing_game``.
+``deletion``, ``insertion``, ``pointing_game`` (its peaks: ``map_peaks``).
 """
 
 from vision.explain.abn import ABNAttention
@@ -29,7 +29,14 @@ from vision.explain.gradcam import GradCAM
 from vision.explain.guided_backprop import GuidedBackprop
 from vision.explain.guided_gradcam import GuidedGradCAM
 from vision.explain.input_gradient import InputGradient
-from vision.explain.metrics import ScoreCurve, box_regions, deletion, insertion, pointing_game
+from vision.explain.metrics import (
+    ScoreCurve,
+    box_regions,
+    deletion,
+    insertion,
+    map_peaks,
+    pointing_game,
+)
 from vision.explain.perturbation import PerturbationSaliency
 from vision.explain.smoothgrad import SmoothGrad
 from vision.explain.targets import (
@@ -67,6 +74,7 @@ __all__ = [
     "deletion",
     "insertion",
     "last_spatial_layer",
+    "map_peaks",
     "normalize_per_sample",
     "output_logits",
     "pointing_game",

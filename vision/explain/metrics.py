@@ -141,15 +141,20 @@ def _score_curve(
     return ScoreCurve(auc, scores)
 
 
-def pointing_game(maps: Tensor, regions: Tensor, *, tolerance: float = 15.0) -> Tensor:
-    """Whether each map's maximum falls on its object, within ``tolerance`` pixels.
+def pointing_game(
+    maps: Tensor, regions: Tensor, *, tolerance: float = 15.0, window: int = 0
+) -> Tensor:
+    """Whether each map's peak falls on its object, within ``tolerance`` pixels.
 
     Args:
         maps: (B, h, w) saliency maps, upsampled bilinearly to the regions' size if needed.
         regions: (B, H, W) bool masks of the target object (all its instances);
             ``box_regions`` makes them from boxes.
-        tolerance: the radius in pixels around the maximum that may touch the
-            region (15 in the paper). The first maximum counts on ties.
+        tolerance: the radius in pixels around the peak that may touch the
+            region (15 in the paper).
+        window: 0 for the paper's peak, the map's maximum (the first on ties); else the
+            half-width in pixels of the square around the maximum whose centre of mass
+            is the peak (``map_peaks``).
 
     Returns:
         (B,) bool hits; the pointing accuracy is their mean.
@@ -160,15 +165,38 @@ def pointing_game(maps: Tensor, regions: Tensor, *, tolerance: float = 15.0) -> 
             f"{tuple(regions.shape)}."
         )
     height, width = regions.shape[-2:]
-    maps = upsample(maps.float(), (height, width))
-    peak = maps.flatten(1).argmax(dim=1)  # (B,)
-    peak_y, peak_x = peak // width, peak % width
-    y = torch.arange(height, device=maps.device)
-    x = torch.arange(width, device=maps.device)
+    peak_x, peak_y = map_peaks(upsample(maps.float(), (height, width)), window=window).unbind(1)
+    y = torch.arange(height, device=maps.device) + 0.5  # pixel centres
+    x = torch.arange(width, device=maps.device) + 0.5
     near = (y[None, :, None] - peak_y[:, None, None]) ** 2 + (
         x[None, None, :] - peak_x[:, None, None]
     ) ** 2 <= tolerance**2  # (B, H, W)
     return (near & regions.to(maps.device).bool()).flatten(1).any(dim=1)
+
+
+def map_peaks(maps: Tensor, *, window: int = 0) -> Tensor:
+    """(B, 2) peaks (x, y) of (B, H, W) maps, in pixels (a pixel's centre is at +0.5).
+
+    With ``window`` 0 the peak is the centre of the maximum's pixel. Otherwise it is the
+    centre of mass of the square of half-width ``window`` pixels around the maximum: a
+    coarse map upsampled bilinearly peaks at a cell's centre, while the weights of the
+    cells around it place its object more finely (keypoint detectors refine heat maps
+    the same way).
+    """
+    height, width = maps.shape[-2:]
+    peak = maps.flatten(1).argmax(dim=1)  # (B,)
+    row, col = peak // width, peak % width
+    y = torch.arange(height, device=maps.device)[None, :, None]
+    x = torch.arange(width, device=maps.device)[None, None, :]
+    inside = ((y - row[:, None, None]).abs() <= window) & ((x - col[:, None, None]).abs() <= window)
+    weights = (maps - maps.flatten(1).amin(dim=1)[:, None, None]) * inside
+    mass = weights.flatten(1).sum(dim=1)
+    centre_x = (weights * (x + 0.5)).flatten(1).sum(dim=1) / mass.clamp_min(1e-12)
+    centre_y = (weights * (y + 0.5)).flatten(1).sum(dim=1) / mass.clamp_min(1e-12)
+    flat = mass <= 0  # a constant map: its maximum's pixel
+    centre_x = torch.where(flat, col + 0.5, centre_x)
+    centre_y = torch.where(flat, row + 0.5, centre_y)
+    return torch.stack([centre_x, centre_y], dim=1)
 
 
 def box_regions(boxes: Sequence[Tensor] | Tensor, size: tuple[int, int]) -> Tensor:
