@@ -111,7 +111,24 @@ def parse_flags(config: type, args: list[str], prog: str, default: object = None
         if exit.code in (0, None):
             raise
         reason = _first_paragraph(printed.getvalue()) or f"see {prog} --help"
-        raise UserError(f"{reason.rstrip('.')}.") from None
+        raise UserError(f"{_plain_choice_error(reason).rstrip('.')}.") from None
+
+
+_INVALID_CHOICE = re.compile(
+    r"invalid choice '(?P<value>[^']*)' for argument '(?P<flag>[^']+)'\. "
+    r"Expected one of \((?P<choices>.*)\)"
+)
+
+
+def _plain_choice_error(reason: str) -> str:
+    """tyro's "invalid choice 'x' for argument '--f'. Expected one of ('None', 'a')" in
+    the project's words, without the 'None' of an optional flag (the user cannot mean it)."""
+    match = _INVALID_CHOICE.search(reason)
+    if match is None:
+        return reason
+    # Sorted: tyro lists an optional Literal's choices in a set's order.
+    choices = sorted(c for c in re.findall(r"'([^']*)'", match["choices"]) if c != "None")
+    return f"Unknown {match['flag']} {match['value']!r}; choose one of {', '.join(choices)}"
 
 
 def _first_paragraph(printed: str) -> str:

@@ -26,9 +26,12 @@ class AtomicFile:
 
     def __init__(self, path: str | Path, suffix: str = "") -> None:
         self.path = Path(path)
-        descriptor, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
-        )
+        try:
+            descriptor, tmp = tempfile.mkstemp(
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
+            )
+        except OSError as error:  # name the file asked for, not the temporary one
+            raise OSError(error.errno, error.strerror, str(self.path)) from error
         os.close(descriptor)
         self.tmp = Path(tmp)
 

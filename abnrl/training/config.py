@@ -182,10 +182,6 @@ def validate(config: TrainConfig) -> None:
             f"The {config.backbone} backbone has attention maps of side "
             f"{' or '.join(map(str, sizes))}, not {config.map_size}."
         )
-    if config.attention_motion and config.attention != "softmax":
-        raise UserError(
-            f"--attention-motion is an option of the softmax design, not of {config.attention}."
-        )
     check_at_least(config, MINIMUMS)
 
 
@@ -231,6 +227,11 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
     config = typed_config(ResolvedTrainConfig, saved, path)
     if "attention" not in saved:  # runs from before the designs had this one
         config.attention = LEGACY_ATTENTION
+    if config.attention_motion and config.attention != "softmax":  # new runs drop it (resolve)
+        raise UserError(
+            f"{path} says attention_motion true with attention {config.attention!r}; "
+            "only the softmax design has a motion channel."
+        )
     config.run_dir = run_dir
     config.stop_at = None
     for name in RESUME_OVERRIDES:

@@ -94,7 +94,11 @@ CASES = [
     case("train-unknown-attention", "train --attention lstm", "lstm"),
     case("train-map-size", "train --map-size 7", "7"),
     case("train-unknown-protocol", "train --protocol v9", "v9"),
-    case("train-unknown-device", "train --device tpu", "tpu"),
+    case(
+        "train-unknown-device",
+        "train --device tpu",
+        "Unknown --device 'tpu'; choose one of auto, cpu, cuda.",  # not None
+    ),
     case("train-negative-time-limit", "train --time-limit-min -1", "--time-limit-min"),
     case("train-negative-coef", "train --attention-coef -1", "--attention-coef"),
     case("train-run-dir-taken", "train --run-dir {run}", "already holds a run"),
@@ -139,7 +143,13 @@ CASES = [
     case(
         "resume-config-other-attention",
         "train --resume {run}",
-        "mask",
+        "'mask', but the run's checkpoint has 'softmax'",
+        lambda r, t: _edit_json(r / "config.json", attention="mask", attention_motion=False),
+    ),
+    case(
+        "resume-config-motion-without-softmax",
+        "train --resume {run}",
+        "only the softmax design has a motion channel",
         lambda r, t: _edit_json(r / "config.json", attention="mask"),
     ),
     case(
@@ -169,7 +179,11 @@ CASES = [
     case("eval-unknown-device", "eval {run} --device tpu", "tpu"),
     case("eval-n-envs-0", "eval {run} --n-envs 0", "--n-envs"),
     case("eval-episodes-0", "eval {run} --episodes 0", "--episodes"),
-    case("eval-unknown-protocol", "eval {run} --protocol v9", "v9"),
+    case(
+        "eval-unknown-protocol",
+        "eval {run} --protocol v9",
+        "Unknown --protocol 'v9'; choose one of classic, v5.",
+    ),
     case("eval-out-folder-missing", "eval {run} --out {tmp}/no/eval.json", "does not exist"),
     case("eval-nothing-given", "eval", "--pretrained"),
     case("eval-missing", "eval {tmp}/missing", "does not exist"),
@@ -208,7 +222,7 @@ CASES = [
         lambda r, t: (t / "empty-run").mkdir(),
     ),
     # a folder that passes the checks but takes no files
-    case("watch-out-unwritable", "watch {run} --out /proc/x.mp4 --max-frames 8", "x.mp4"),
+    case("watch-out-unwritable", "watch {run} --out /proc/x.mp4 --max-frames 8", "(/proc/x.mp4)"),
     # analyze
     case("analyze-payload", "analyze {run}", "not a safe agent checkpoint", _crafted_checkpoint),
     case("analyze-episodes-0", "analyze {run} --episodes 0", "--episodes"),
