@@ -20,7 +20,8 @@ probable action changes, and the mean KL divergence of the policy, when the maps
 are replaced by their spatial mean or by the maps of another frame; and statistics
 of the maps themselves: the per-frame mean and its spread over frames, the entropy
 (1 for a flat map), the mass of the top 5 cells and the change between consecutive
-agent steps (total variation between the maps read as distributions).
+agent steps (total variation between the maps read as distributions); and what each
+head follows (``abnrl.analysis.heads``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from abnrl.analysis.heads import HeadTracks
 from abnrl.media.peaks import PEAK_WINDOW
 from agents.actor_critic import ABNActorCritic
 from envs import emulator, make_env
@@ -121,6 +123,8 @@ class FrameTargets(NamedTuple):
     """(N, 2) the ball's centre (x, y) in observation pixels (0 without a ball)."""
     ball_path: Tensor
     """Pixels inside any of the ball's boxes over the next ``PATH_STEPS`` agent steps."""
+    paddle_centre: Tensor
+    """(N, 2) the paddle's centre (x, y) in observation pixels."""
 
 
 class Example(NamedTuple):
@@ -148,6 +152,8 @@ class Analysis:
     """Per ball frame, the disc's share of the image area."""
     action_probabilities: list[float] = field(default_factory=list)
     """Per frame, the chosen action's probability on the clean observation."""
+    heads: HeadTracks = field(default_factory=HeadTracks)
+    """What each head of the agent's own maps follows (own maps only)."""
     scores: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
@@ -248,13 +254,15 @@ def frame_targets(
         torch.tensor([box[1:] for box in to_observation(list(path))] or [no_box.tolist()])
         for path in paths
     ]
+    paddles = torch.stack(paddle)  # (N, 4): x0, y0, x1, y1
     return FrameTargets(
         torch.tensor(has_ball),
         box_regions(torch.stack(ball), size),
         torch.stack(discs),
-        box_regions(torch.stack(paddle), size),
+        box_regions(paddles, size),
         torch.tensor(centres_xy, dtype=torch.float32).view(-1, 2),
         box_regions(path_boxes, size),
+        (paddles[:, :2] + paddles[:, 2:]).float() / 2,
     )
 
 
@@ -483,6 +491,8 @@ def analyse(
                         analysis.dependence[name][measure].extend(frame_values.tolist())
                 for name, frame_values in map_statistics(network, observations).items():
                     analysis.map_statistics[name].extend(frame_values.tolist())
+                balls = targets.ball_centre.masked_fill(~targets.has_ball[:, None], float("nan"))
+                analysis.heads.add(network, observations, balls, targets.paddle_centre)
             for source in sources:
                 if source == BALL_CELL:
                     maps = ball_cell_maps(targets, grid)
@@ -537,6 +547,7 @@ def summarise(analysis: Analysis) -> dict:
             for name, measures in analysis.dependence.items()
         },
         "map_statistics": {name: _stats(v) for name, v in analysis.map_statistics.items()},
+        "heads": analysis.heads.summary(),
         "disc_area_share": float(np.mean(analysis.disc_shares)) if analysis.disc_shares else None,
         "frames_scored": len(analysis.action_probabilities),
         "ball_frames": len(analysis.disc_shares),

@@ -83,6 +83,29 @@ def attention_table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _r(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2f}"
+
+
+def heads_table(summary: dict) -> str:
+    """Markdown: what each head of the agent's own maps follows ("" without them)."""
+    if not summary["heads"]:
+        return ""
+    lines = [
+        "| head | centre of mass x, y (px; std) | r with ball x, y | r with paddle x | "
+        "height above the paddle (px) | top action changes when this head alone is flattened |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for k, head in enumerate(summary["heads"]):
+        decides = _cell({"mean": head["decides"], "sem": head["decides_sem"]})
+        lines.append(
+            f"| {k} | {head['x']:.1f}, {head['y']:.1f} ({head['x_std']:.1f}, "
+            f"{head['y_std']:.1f}) | {_r(head['ball_x_r'])}, {_r(head['ball_y_r'])} | "
+            f"{_r(head['paddle_x_r'])} | {head['above_paddle']:.1f} | {decides} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot_metrics(summary: dict, out: Path, title: str) -> None:
     """A bar chart per metric that has values (one bar per source with its standard
     error); PNG, atomic."""

@@ -25,6 +25,7 @@ from abnrl.analysis.attention import (
 from abnrl.analysis.attention_report import (
     attention_table,
     examples_figure,
+    heads_table,
     metrics_table,
     plot_metrics,
     save_png,
@@ -144,6 +145,8 @@ def run(config: AnalyzeConfig) -> int:
         metrics_table(summary, config.radius, config.tolerance, config.peak_window)
         + "\n"
         + attention_table(summary)
+        + "\n"
+        + heads_table(summary)
     )
     out.mkdir(exist_ok=True)
     results = {

@@ -3,6 +3,7 @@
 import json
 
 import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -23,9 +24,11 @@ from abnrl.analysis.attention import (
 from abnrl.analysis.attention_report import (
     attention_table,
     examples_figure,
+    heads_table,
     metrics_table,
     plot_metrics,
 )
+from abnrl.analysis.heads import HeadTracks, head_centres
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
@@ -94,6 +97,45 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
         network, episodes=1, every=25, max_steps_per_game=50, sources=sources[:4], curve_steps=5
     )
     assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:4])
+    heads = summarise(analysis)["heads"]
+    assert len(heads) == 2 and all(h["frames"] == 2 for h in heads)
+    for head in heads:
+        assert 0 < head["x"] < 84 and 0 < head["y"] < 84 and 0 <= head["decides"] <= 1
+        assert all(r is None or -1 <= r <= 1 for r in (head["ball_x_r"], head["paddle_x_r"]))
+    assert heads_table(summarise(analysis)).count("\n") == 4  # header, rule, two heads
+
+
+def test_a_heads_centre_of_mass_is_where_its_weight_lies():
+    maps = torch.zeros(1, 2, 9, 9)
+    maps[0, 0, 2, 5] = 1.0  # row 2, column 5: the cell centred at (51.3, 23.3)
+    maps[0, 1, 8, 0] = maps[0, 1, 8, 2] = 0.5  # half on each of two bottom cells
+    centres = head_centres(maps)
+    torch.testing.assert_close(centres[0, 0], torch.tensor([51.0 + 1 / 3, 23.0 + 1 / 3]))
+    torch.testing.assert_close(centres[0, 1], torch.tensor([14.0, 79.0 + 1 / 3]))
+
+
+def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the_ball():
+    tracks = HeadTracks()
+    for step in range(20):
+        paddle = np.array([10.0 + 3 * step, 77.0])
+        ball = np.array([70.0 - 2 * step, 30.0 + step]) if step % 5 else np.full(2, np.nan)
+        on_ball = ball if step % 5 else np.array([40.0, 40.0])
+        above_paddle = paddle - np.array([0.0, 12.0])
+        tracks.centres.append(np.stack([on_ball, above_paddle, np.array([42.0, 42.0])]))
+        tracks.decisions.append(np.array([1.0, float(step % 2), 0.0]))
+        tracks.balls.append(ball)
+        tracks.paddles.append(paddle)
+    on_ball, above_paddle, still = tracks.summary()
+    assert on_ball["ball_x_r"] == pytest.approx(1.0) and on_ball["ball_y_r"] == pytest.approx(1.0)
+    assert on_ball["ball_frames"] == 16 and on_ball["decides"] == 1.0
+    assert above_paddle["paddle_x_r"] == pytest.approx(1.0)
+    assert above_paddle["ball_x_r"] == pytest.approx(-1.0)  # the ball moves the other way
+    assert above_paddle["above_paddle"] == pytest.approx(12.0)
+    assert above_paddle["decides"] == 0.5
+    assert still["paddle_x_r"] is None and still["decides_sem"] == 0.0
+    table = heads_table({"heads": tracks.summary()})
+    assert "| 1 | " in table and "| +1.00 | 12.0 | 0.500 +- 0.115 |" in table
+    assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a |" in table
 
 
 def test_an_analysis_without_curves_scores_everything_else(tmp_path):
@@ -152,7 +194,7 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
         "--out",
         out,
     )
-    assert "top action changes" in result.stdout
+    assert "top action changes" in result.stdout and "this head alone" in result.stdout
     results = json.loads((out / "attention-analysis.json").read_text())
     assert results["metrics"][RANDOM]["deletion_auc"]["frames"] == 0
     heads = json.loads((trained_run / "config.json").read_text())["attention_heads"]

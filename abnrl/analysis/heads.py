@@ -1,0 +1,121 @@
+"""What each attention head follows: its centre of mass against the ball and paddle.
+
+The pointing game asks whether a map's maximum lies on an object. A head can follow an
+object without its maximum on it: one that watches the space just above the paddle
+moves left and right with the paddle, yet its maximum is a cell above it. So, per head
+and frame: the head's centre of mass (the map read as a distribution over positions,
+in observation pixels), and whether the policy's top action changes when that head
+alone is replaced by its spatial mean; over frames: the correlation of the centre's x
+with the ball's x and with the paddle's x (and of y with the ball's y), how far above
+the paddle the head sits, and how often the head alone decides the action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from agents.actor_critic import ABNActorCritic
+from envs.objects import OBSERVATION_SIZE
+
+
+def head_centres(maps: Tensor) -> Tensor:
+    """(N, K, 2): each head's centre of mass (x, y) in observation pixels, for (N, K, h, w)
+    maps of non-negative weights (a cell's weight sits at the cell's centre)."""
+    height, width = maps.shape[-2:]
+    weights = maps.clamp_min(0)
+    weights = weights / weights.sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    xs = (torch.arange(width, device=maps.device) + 0.5) * OBSERVATION_SIZE / width
+    ys = (torch.arange(height, device=maps.device) + 0.5) * OBSERVATION_SIZE / height
+    x = (weights.sum(dim=2) * xs).sum(dim=-1)
+    y = (weights.sum(dim=3) * ys).sum(dim=-1)
+    return torch.stack([x, y], dim=-1)
+
+
+def head_decisions(network: ABNActorCritic, observations: Tensor) -> Tensor:
+    """(N, K) 1.0 where replacing head k's map alone by its spatial mean changes the top
+    action."""
+
+    def flatten_head(k: int):
+        def edit(maps: Tensor) -> Tensor:
+            edited = maps.clone()
+            edited[:, k] = maps[:, k].mean(dim=(1, 2), keepdim=True).expand_as(maps[:, k])
+            return edited
+
+        return edit
+
+    with torch.no_grad():
+        output = network(observations)
+        top = output.action_logits.argmax(dim=-1)
+        changes = [
+            network(observations, edit_maps=flatten_head(k)).action_logits.argmax(dim=-1) != top
+            for k in range(output.attention.shape[1])
+        ]
+    return torch.stack(changes, dim=1).float()
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson's r; None where either side does not vary (or fewer than 2 frames)."""
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@dataclass
+class HeadTracks:
+    """Per scored frame: every head's centre and decisions, and the objects' centres."""
+
+    centres: list[np.ndarray] = field(default_factory=list)
+    """(K, 2) per frame."""
+    decisions: list[np.ndarray] = field(default_factory=list)
+    """(K,) per frame: 1.0 where flattening that head alone changes the top action."""
+    balls: list[np.ndarray] = field(default_factory=list)
+    """(2,) per frame: the ball's centre; NaN without the ball."""
+    paddles: list[np.ndarray] = field(default_factory=list)
+    """(2,) per frame: the paddle's centre."""
+
+    def add(
+        self, network: ABNActorCritic, observations: Tensor, balls: Tensor, paddles: Tensor
+    ) -> None:
+        """Measure a batch: ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2)."""
+        with torch.no_grad():
+            maps = network(observations).attention
+        self.centres.extend(head_centres(maps).cpu().numpy())
+        self.decisions.extend(head_decisions(network, observations).cpu().numpy())
+        self.balls.extend(balls.cpu().numpy())
+        self.paddles.extend(paddles.cpu().numpy())
+
+    def summary(self) -> list[dict]:
+        """Per head: mean and spread of its centre, its correlations with the ball and
+        the paddle, its mean height above the paddle and how often it alone decides."""
+        if not self.centres:
+            return []
+        centres, decisions = np.stack(self.centres), np.stack(self.decisions)
+        balls, paddles = np.stack(self.balls), np.stack(self.paddles)
+        with_ball = ~np.isnan(balls[:, 0])
+        frames = len(centres)
+        heads = []
+        for k in range(centres.shape[1]):
+            x, y = centres[:, k, 0], centres[:, k, 1]
+            heads.append(
+                {
+                    "x": float(x.mean()),
+                    "y": float(y.mean()),
+                    "x_std": float(x.std()),
+                    "y_std": float(y.std()),
+                    "ball_x_r": _correlation(x[with_ball], balls[with_ball, 0]),
+                    "ball_y_r": _correlation(y[with_ball], balls[with_ball, 1]),
+                    "paddle_x_r": _correlation(x, paddles[:, 0]),
+                    "above_paddle": float((paddles[:, 1] - y).mean()),
+                    "decides": float(decisions[:, k].mean()),
+                    "decides_sem": float(decisions[:, k].std(ddof=1) / np.sqrt(frames))
+                    if frames > 1
+                    else None,
+                    "frames": frames,
+                    "ball_frames": int(with_ball.sum()),
+                }
+            )
+        return heads
