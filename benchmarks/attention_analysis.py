@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 
 import torch
-from machine import cpu_model  # benchmarks/machine.py, beside this script
 
 from abnrl.commands.analyze import AnalyzeConfig, run
+from abnrl.machine import cpu_model
 from vision.files import write_json_atomic
 
 

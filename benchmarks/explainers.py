@@ -20,12 +20,12 @@ from collections.abc import Callable
 import torch
 from captum.attr import GuidedBackprop as CaptumGuidedBackprop
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
-from machine import cpu_model  # benchmarks/machine.py, beside this script
 from pytorch_grad_cam import GradCAM as ReferenceGradCAM
 from pytorch_grad_cam import GuidedBackpropReLUModel
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torchvision.models import resnet18
 
+from abnrl.machine import cpu_model
 from vision.explain import ClassTarget, GradCAM, GuidedBackprop, InputGradient, SmoothGrad
 
 OURS = "abnrl"

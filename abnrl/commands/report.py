@@ -194,6 +194,13 @@ def build_report(run: RunDir) -> str:
         parts.append(f'<p>{_text(video.name)}</p><video controls muted src="{uri}"></video>')
     if not videos:
         parts.append(f"<p>None yet: <code>abnrl watch {_text(run.root)}</code> records one.</p>")
+    if run.segments.is_file():
+        columns = ("started_utc", "machine", "device", "threads", "torch", "abnrl")
+        rows = _read_rows(run.segments, lambda r: [f"{int(r['step']):,}", *(r[c] for c in columns)])
+        parts.append(
+            "<h2>Where it trained</h2><p>One row per start or resume.</p>"
+            + _table(["from step", "started (UTC)", *columns[1:]], rows)
+        )
     parts.append(
         "<h2>Config</h2>" + _table(["field", "value"], [[k, v] for k, v in config.items()])
     )

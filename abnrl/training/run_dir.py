@@ -45,6 +45,11 @@ class RunDir:
         return self.root / "evaluations.csv"
 
     @property
+    def segments(self) -> Path:
+        """One CSV row per start or resume: when, from which step, on what hardware."""
+        return self.root / "segments.csv"
+
+    @property
     def tensorboard(self) -> Path:
         return self.root / "tensorboard"
 

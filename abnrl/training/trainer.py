@@ -28,6 +28,7 @@ from abnrl.training.config import (
 from abnrl.training.evaluation import evaluate
 from abnrl.training.monitor import TrainingMonitor, keep_rows_through, logged_time_s
 from abnrl.training.run_dir import RunDir
+from abnrl.training.segments import record_start
 from agents import make_agent
 from agents.training import AttentionBranchTraining
 from envs import make_vec_env
@@ -170,6 +171,7 @@ def _train(
             **overrides,
         )
     model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps))
+    record_start(run_dir.segments, model.num_timesteps, model.device)
 
     def checkpoint(kind: str) -> None:
         path = run_dir.latest if kind == "latest" else run_dir.best

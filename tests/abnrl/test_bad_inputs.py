@@ -263,6 +263,12 @@ CASES = [
         "evaluations.csv",
         lambda r, t: (r / "evaluations.csv").write_text("step,episodes,mean,std,max\n1,2,x,4,5\n"),
     ),
+    case(
+        "report-segments-not-numbers",
+        "report {run}",
+        "segments.csv",
+        lambda r, t: (r / "segments.csv").write_text("step,machine\nlast,x\n"),
+    ),
     case("report-out-folder-missing", "report {run} --out {tmp}/no/r.html", "does not exist"),
     # rollout
     case("rollout-unknown-game", "rollout --game notagame", "notagame"),

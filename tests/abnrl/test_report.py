@@ -13,8 +13,9 @@ def test_report_is_self_contained(trained_run, tmp_path):
     out = tmp_path / "report.html"
     abnrl("report", trained_run, "--out", out)
     page = out.read_text()
-    for section in ("Learning curve", "Attention videos", "Config"):
+    for section in ("Learning curve", "Attention videos", "Where it trained", "Config"):
         assert f"<h2>{section}</h2>" in page
+    assert "<tr><td>0</td>" in page  # the run's one start, at step 0
     assert 'src="data:image/png;base64,' in page and 'src="data:video/mp4;base64,' in page
     assert not re.search(r'(src|href)="(?!data:)', page), "every resource is inlined"
 
@@ -39,6 +40,8 @@ def test_every_value_from_the_run_dir_is_escaped(trained_run, tmp_path):
     (run / "checkpoints" / "eval.json").write_text(json.dumps(evaluation))
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "policy": script, script: 1}))
+    segments = (run / "segments.csv").read_text().splitlines()
+    (run / "segments.csv").write_text("\n".join([*segments, f"x,8,{script},cpu,1,2,3"]) + "\n")
     abnrl("report", run, "--out", tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
-    assert "<script" not in page and page.count("&lt;script&gt;") >= 4
+    assert "<script" not in page and page.count("&lt;script&gt;") >= 5

@@ -1,6 +1,7 @@
 """Interrupted and resumed training runs: nothing lost beyond one checkpoint interval,
 nothing counted twice, nothing left behind, and the same result from the same checkpoint."""
 
+import csv
 import json
 import random
 import re
@@ -71,6 +72,11 @@ def test_resumes_update_once_per_rollout_and_repeat_exactly(tmp_path):
         assert times == sorted(times) and times[-1] > times[1], "time counts on across resumes"
     a, b = policy_weights(first), policy_weights(second)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with (first / "segments.csv").open(newline="") as file:
+        starts = list(csv.DictReader(file))
+    assert [int(row["step"]) for row in starts] == [0, 64]  # the start and the resume
+    assert all(row["device"] == "cpu" and row["threads"] == "1" for row in starts)
+    assert all(row["machine"].endswith("cores)") and row["torch"] for row in starts)
 
 
 def test_a_resume_forgets_what_was_logged_after_its_checkpoint(tmp_path):
@@ -192,6 +198,7 @@ def test_a_slim_copy_of_a_run_dir_resumes_where_the_run_stood(tmp_path):
         "checkpoints",
         "config.json",
         "progress.csv",
+        "segments.csv",
     ]
     assert logged_steps(landed) == logged_steps(run_dir)
     assert all(
