@@ -93,7 +93,7 @@ def heads_table(summary: dict) -> str:
         return ""
     lines = [
         "| head | centre of mass x, y (px; std) | r with ball x, y | r with paddle x | "
-        "height above the paddle (px) | top action changes when this head alone is flattened |",
+        "offset from the paddle x, y (px) | top action changes when this head alone is flattened |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for k, head in enumerate(summary["heads"]):
@@ -101,7 +101,8 @@ def heads_table(summary: dict) -> str:
         lines.append(
             f"| {k} | {head['x']:.1f}, {head['y']:.1f} ({head['x_std']:.1f}, "
             f"{head['y_std']:.1f}) | {_r(head['ball_x_r'])}, {_r(head['ball_y_r'])} | "
-            f"{_r(head['paddle_x_r'])} | {head['above_paddle']:.1f} | {decides} |"
+            f"{_r(head['paddle_x_r'])} | {head['paddle_dx']:+.1f}, {head['paddle_dy']:+.1f} | "
+            f"{decides} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -6,8 +6,8 @@ moves left and right with the paddle, yet its maximum is a cell above it. So, pe
 and frame: the head's centre of mass (the map read as a distribution over positions,
 in observation pixels), and whether the policy's top action changes when that head
 alone is replaced by its spatial mean; over frames: the correlation of the centre's x
-with the ball's x and with the paddle's x (and of y with the ball's y), how far above
-the paddle the head sits, and how often the head alone decides the action.
+with the ball's x and with the paddle's x (and of y with the ball's y), where the head
+sits relative to the paddle, and how often the head alone decides the action.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class HeadTracks:
 
     def summary(self) -> list[dict]:
         """Per head: mean and spread of its centre, its correlations with the ball and
-        the paddle, its mean height above the paddle and how often it alone decides."""
+        the paddle, its mean offset from the paddle's centre (x, y; y < 0 above it) and
+        how often it alone decides."""
         if not self.centres:
             return []
         centres, decisions = np.stack(self.centres), np.stack(self.decisions)
@@ -109,7 +110,8 @@ class HeadTracks:
                     "ball_x_r": _correlation(x[with_ball], balls[with_ball, 0]),
                     "ball_y_r": _correlation(y[with_ball], balls[with_ball, 1]),
                     "paddle_x_r": _correlation(x, paddles[:, 0]),
-                    "above_paddle": float((paddles[:, 1] - y).mean()),
+                    "paddle_dx": float((x - paddles[:, 0]).mean()),
+                    "paddle_dy": float((y - paddles[:, 1]).mean()),
                     "decides": float(decisions[:, k].mean()),
                     "decides_sem": float(decisions[:, k].std(ddof=1) / np.sqrt(frames))
                     if frames > 1

@@ -130,11 +130,11 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
     assert on_ball["ball_frames"] == 16 and on_ball["decides"] == 1.0
     assert above_paddle["paddle_x_r"] == pytest.approx(1.0)
     assert above_paddle["ball_x_r"] == pytest.approx(-1.0)  # the ball moves the other way
-    assert above_paddle["above_paddle"] == pytest.approx(12.0)
+    assert (above_paddle["paddle_dx"], above_paddle["paddle_dy"]) == pytest.approx((0, -12))
     assert above_paddle["decides"] == 0.5
     assert still["paddle_x_r"] is None and still["decides_sem"] == 0.0
     table = heads_table({"heads": tracks.summary()})
-    assert "| 1 | " in table and "| +1.00 | 12.0 | 0.500 +- 0.115 |" in table
+    assert "| 1 | " in table and "| +1.00 | +0.0, -12.0 | 0.500 +- 0.115 |" in table
     assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a |" in table
 
 
