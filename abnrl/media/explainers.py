@@ -19,10 +19,13 @@ from vision.explain import (
     SmoothGrad,
 )
 
-ExplainerName = Literal["abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none"]
+ExplainerName = Literal[
+    "abn", "heads", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none"
+]
 EXPLAINERS: tuple[str, ...] = get_args(ExplainerName)
 TITLES = {
     "abn": "attention",
+    "heads": "attention heads",
     "gradcam": "Grad-CAM",
     "guided-gradcam": "Guided Grad-CAM",
     "smoothgrad": "SmoothGrad",
@@ -44,8 +47,9 @@ class PolicyExplainer:
     """One heat map per agent step, in [0, 1], at the observation's 84x84 (or the map's) size.
 
     ``"abn"`` reads the attention map from the output the agent acted on: no extra
-    pass. The others explain the chosen action (perturbation saliency: the whole
-    policy) with ``vision.explain``.
+    pass; ``"heads"`` reads every head's map from it, (K, h, w), for the video to mark
+    where each head looks. The others explain the chosen action (perturbation saliency:
+    the whole policy) with ``vision.explain``.
     """
 
     def __init__(
@@ -58,7 +62,7 @@ class PolicyExplainer:
 
     @classmethod
     def create(cls, name: str, network: nn.Module) -> PolicyExplainer:
-        if name == "abn":
+        if name in ("abn", "heads"):
             if not isinstance(network, ABNActorCritic):
                 raise UserError(
                     "The attention map needs an agent with attention; for this agent use "
@@ -69,6 +73,8 @@ class PolicyExplainer:
 
     def heat_map(self, observations: Tensor, output, action: int) -> np.ndarray:
         """The map for the first observation of the batch and the action taken."""
+        if self.name == "heads":
+            return output.attention[0].float().cpu().numpy()
         if self._explainer is None:
             return self._attention_map(output.attention[0]).float().cpu().numpy()
         explanation = self._explainer(observations.float(), ActionTarget(action))

@@ -32,6 +32,16 @@ PEAK_LUMA = 235
 PEAK_RADIUS = 5
 """The peak marker's radius, in video pixels."""
 HEAT_COLORMAP = "jet"
+HEAD_COLOURS = (
+    (255, 64, 64), (64, 224, 64), (80, 144, 255), (255, 220, 0),
+    (255, 96, 255), (0, 230, 230), (255, 160, 40), (240, 240, 240),
+)  # fmt: skip
+"""RGB of the heads' markers in the heads panel, head k in colour k (cycling)."""
+HEAD_RADIUS = 5
+"""Radius of a head's marker, in video pixels."""
+SHARP_ENTROPY = 0.6
+"""A head whose map's entropy is below this share of a flat map's is marked by a filled
+dot; a broader one, whose peak says little about where it looks, by a ring."""
 # RGB (and a constant 1) -> BT.601 limited-range Y, Cb, Cr, ffmpeg's smpte170m/tv.
 _RGB_TO_YCBCR = (
     np.array(
@@ -133,7 +143,10 @@ class FrameComposer:
     is copied as it is (at SCALE 2 one game pixel covers one chroma sample), so no
     full-size colour conversion runs per frame. Heat maps are blended in Y, Cb, Cr
     (the conversion is affine, so this equals blending in RGB) with an opacity that
-    follows the map, and each map's peak is circled. The titles are
+    follows the map, and each map's peak is circled. A stack of maps (K, h, w), one per
+    attention head, shows instead as the plain game with a numbered marker in each head's
+    colour at its refined peak: a dot for a sharp head, a ring for a broad one. The
+    titles are
     drawn once; the heat maps and the info column change per agent step
     (``set_step``), the game per emulator frame (``compose``).
 
@@ -159,13 +172,18 @@ class FrameComposer:
         self._colours = [
             np.ascontiguousarray(c) for c in rgb_to_ycbcr(colormap_table(HEAT_COLORMAP)[None])[0].T
         ]
-        self._heat: list[_Heat] = []
+        self._head_colours = rgb_to_ycbcr(np.array([HEAD_COLOURS], np.uint8))[0]
+        self._heat: list[_Heat | _HeadMarks] = []
 
     def set_step(self, heat_maps: Sequence[np.ndarray], info: np.ndarray) -> None:
-        """The heat maps ((h, w) in [0, 1], any size) and info column of the next frames."""
+        """The heat maps ((h, w) in [0, 1], any size; or (K, h, w), one per head) and the
+        info column of the next frames."""
         if len(heat_maps) != len(self._panels) - 2:
             raise ValueError(f"Expected {len(self._panels) - 2} heat maps, got {len(heat_maps)}.")
-        self._heat = [self._colour(heat_map) for heat_map in heat_maps]
+        self._heat = [
+            self._colour(heat_map) if heat_map.ndim == 2 else self._head_marks(heat_map)
+            for heat_map in heat_maps
+        ]
         panel = self._panels[-1]
         info_planes = _planes(cv2.cvtColor(info, cv2.COLOR_RGB2YUV_I420), *info.shape[:2])
         for view, plane in zip(panel, info_planes, strict=True):
@@ -177,6 +195,10 @@ class FrameComposer:
         planes = cv2.split(rgb_to_ycbcr(frame))
         _put(game, planes)
         for panel, heat in zip(heat_panels, self._heat, strict=True):
+            if isinstance(heat, _HeadMarks):
+                _put(panel, planes)
+                _draw_marks(panel, heat, self._head_colours)
+                continue
             _put(
                 panel,
                 [
@@ -191,6 +213,24 @@ class FrameComposer:
         """The composed frame as (height, width, 3) uint8 RGB."""
         return cv2.cvtColor(self.frame.reshape(-1, self.width), cv2.COLOR_YUV2RGB_I420)
 
+    def _head_marks(self, head_maps: np.ndarray) -> _HeadMarks:
+        """Each head's refined peak, in the panel's pixels, and whether the head is sharp."""
+        weights = np.clip(head_maps.reshape(len(head_maps), -1), 0, None) + 1e-12
+        weights /= weights.sum(axis=1, keepdims=True)
+        entropy = -(weights * np.log(weights)).sum(axis=1) / np.log(weights.shape[1])
+        return _HeadMarks(
+            [self._to_panel(*refined_peak(m)) for m in head_maps],
+            (entropy < SHARP_ENTROPY).tolist(),
+        )
+
+    def _to_panel(self, x: float, y: float) -> tuple[int, int]:
+        """Observation pixels (x, y) -> the panel's pixels."""
+        height, width = self._frame_shape
+        return (
+            round(x * width / OBSERVATION_SIZE * SCALE),
+            round(y * height / OBSERVATION_SIZE * SCALE),
+        )
+
     def _colour(self, heat_map: np.ndarray) -> _Heat:
         """A map coloured at the game frame's size, its blending weights and its peak."""
         height, width = self._frame_shape
@@ -200,15 +240,11 @@ class FrameComposer:
         resized = np.clip(resized, 0.0, 1.0)
         levels = np.rint(resized * 255).astype(np.uint8)
         weight = HEAT_ALPHA * resized
-        peak_x, peak_y = refined_peak(heat_map)
         return _Heat(
             [cv2.LUT(levels, colours) for colours in self._colours],
             weight,
             1.0 - weight,
-            (
-                round(peak_x * width / OBSERVATION_SIZE * SCALE),
-                round(peak_y * height / OBSERVATION_SIZE * SCALE),
-            ),
+            self._to_panel(*refined_peak(heat_map)),
         )
 
 
@@ -223,6 +259,29 @@ class _Heat(NamedTuple):
     """1 - weight: the game's share."""
     peak: tuple[int, int]
     """(x, y) of the map's refined peak (``abnrl.media.peaks``) in the panel's pixels."""
+
+
+class _HeadMarks(NamedTuple):
+    """The heads of the current agent step, ready to mark."""
+
+    peaks: list[tuple[int, int]]
+    """(x, y) of each head's refined peak in the panel's pixels."""
+    sharp: list[bool]
+    """Per head: its map's entropy is below ``SHARP_ENTROPY`` of a flat map's."""
+
+
+def _draw_marks(panel: _PanelPlanes, marks: _HeadMarks, colours: np.ndarray) -> None:
+    """A dot (sharp head) or ring (broad head) per head in its colour (``colours``: Y, Cb,
+    Cr rows), its number beside."""
+    for k, ((x, y), sharp) in enumerate(zip(marks.peaks, marks.sharp, strict=True)):
+        luma, cb, cr = (float(v) for v in colours[k % len(colours)])
+        thickness = -1 if sharp else 2
+        chroma_thickness = -1 if sharp else 1  # at half the size: a ring's chroma is faint
+        cv2.circle(panel.luma, (x, y), HEAD_RADIUS, luma, thickness, cv2.LINE_AA)
+        cv2.circle(panel.cb, (x // 2, y // 2), HEAD_RADIUS // 2, cb, chroma_thickness)
+        cv2.circle(panel.cr, (x // 2, y // 2), HEAD_RADIUS // 2, cr, chroma_thickness)
+        label = (x + HEAD_RADIUS + 1, y + HEAD_RADIUS)
+        cv2.putText(panel.luma, str(k), label, _FONT, 0.35, PEAK_LUMA, 1, cv2.LINE_AA)
 
 
 def _planes(i420: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]:

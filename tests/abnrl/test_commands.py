@@ -130,8 +130,12 @@ def test_training_logs_attention_videos_and_images(tmp_path):
     assert "eval/mean_score" in events.Tags()["scalars"]
 
 
-@pytest.mark.parametrize(("attention", "map_size"), [("mask", "9"), ("softmax", "20")])
-def test_every_design_trains_resumes_and_is_watched_side_by_side(tmp_path, attention, map_size):
+@pytest.mark.parametrize(
+    ("attention", "map_size", "beside"), [("mask", "9", "gradcam"), ("softmax", "20", "heads")]
+)
+def test_every_design_trains_resumes_and_is_watched_side_by_side(
+    tmp_path, attention, map_size, beside
+):
     run_dir = tmp_path / attention
     design = ("--attention", attention, "--map-size", map_size, "--attention-heads", "2")
     abnrl("train", *design, "--total-steps", 32, "--run-dir", run_dir, *TINY)
@@ -143,7 +147,7 @@ def test_every_design_trains_resumes_and_is_watched_side_by_side(tmp_path, atten
     heads = model.policy.network(torch.zeros(1, 4, 84, 84)).attention.shape[1]
     assert heads == {"mask": 2, "softmax": 2}[attention]
     out = tmp_path / "watch.mp4"
-    abnrl("watch", run_dir, "--max-frames", 40, "--out", out, "--side-by-side", "gradcam")
+    abnrl("watch", run_dir, "--max-frames", 40, "--out", out, "--side-by-side", beside)
     assert out.stat().st_size > 0
 
 
@@ -151,3 +155,11 @@ def test_train_refuses_a_map_size_its_backbone_lacks(tmp_path):
     result = abnrl("train", "--map-size", 21, "--run-dir", tmp_path / "r", *TINY, check=False)
     assert result.returncode == 2 and "not 21" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("explainer", ["abn", "heads"])
+def test_watch_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path, explainer):
+    out = tmp_path / "clip.mp4"
+    result = abnrl("watch", cnn_run, "--explainer", explainer, "--out", out, check=False)
+    assert result.returncode == 2 and "needs an agent with attention" in result.stderr
+    assert not out.exists()

@@ -8,7 +8,15 @@ import pytest
 
 from abnrl.media.mp4 import VideoWriter
 from abnrl.media.peaks import refined_peak
-from abnrl.media.video import HEAT_ALPHA, INFO_WIDTH, PEAK_RADIUS, SCALE, FrameComposer
+from abnrl.media.video import (
+    HEAD_COLOURS,
+    HEAD_RADIUS,
+    HEAT_ALPHA,
+    INFO_WIDTH,
+    PEAK_RADIUS,
+    SCALE,
+    FrameComposer,
+)
 from vision.overlay import colorize
 
 
@@ -64,6 +72,35 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
 
     assert composer.compose(np.zeros_like(frame)) is planes, "one frame buffer is reused"
     assert composer.rgb()[title:, :width].max() <= 2
+
+
+def test_heads_show_as_markers_in_their_colours_on_the_plain_game():
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 80, (210, 160, 3), dtype=np.uint8)  # dark: markers stand out
+    heads = np.zeros((2, 9, 9))
+    heads[0, 2, 5] = 1.0  # sharp: a filled dot at the cell centred at (51.3, 23.3) of 84
+    heads[1] = rng.random((9, 9)) + 1.0  # broad: a ring
+    heads[1, 7, 1] = 1.5  # its maximum, where the ring sits
+    composer = FrameComposer((210, 160), ["game", "attention heads", "agent"])
+    composer.set_step([heads], np.zeros((210 * SCALE, INFO_WIDTH, 3), np.uint8))
+    composer.compose(frame)
+    canvas = composer.rgb().astype(int)
+    title, width, gap = 20, 160 * SCALE, 4
+    panel = canvas[title:, width + gap : 2 * width + gap]
+    peaks = [refined_peak(m) for m in heads]
+    (x0, y0), (x1, y1) = [
+        (round(x * 160 / 84 * SCALE), round(y * 210 / 84 * SCALE)) for x, y in peaks
+    ]
+    assert np.abs(panel[y0, x0] - HEAD_COLOURS[0]).max() <= 12  # the dot's centre: head 0's red
+    assert np.abs(panel[y1, x1] - frame[y1 // SCALE, x1 // SCALE]).max() <= 4  # a ring: hollow
+    ring = panel[y1, x1 + HEAD_RADIUS]  # bright, and green (head 1's colour) leads
+    assert ring.mean() > frame.mean() + 60 and ring.argmax() == 1
+    rows, columns = np.ogrid[: 210 * SCALE, :width]
+    away = np.ones((210 * SCALE, width), bool)
+    for x, y in ((x0, y0), (x1, y1)):  # the markers and their numbers
+        away &= (rows - y) ** 2 + (columns - x) ** 2 > 25**2
+    game = canvas[title:, :width]
+    assert np.abs(panel - game)[away].max() <= 1  # elsewhere the plain game
 
 
 def test_composer_wants_one_heat_map_per_heat_title():
