@@ -146,8 +146,7 @@ class FrameComposer:
     follows the map, and each map's peak is circled. A stack of maps (K, h, w), one per
     attention head, shows instead as the plain game with a numbered marker in each head's
     colour at its refined peak: a dot for a sharp head, a ring for a broad one. The
-    titles are
-    drawn once; the heat maps and the info column change per agent step
+    titles are drawn once; the heat maps and the info column change per agent step
     (``set_step``), the game per emulator frame (``compose``).
 
     Args:
