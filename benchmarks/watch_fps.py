@@ -37,9 +37,10 @@ def _cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(explainer: str, frames: int, folder: Path) -> Measurement:
+def measure(explainer: str, frames: int, folder: Path, checkpoint: Path | None) -> Measurement:
     config = WatchConfig(
-        pretrained=True,
+        path=checkpoint,
+        pretrained=checkpoint is None,
         explainer=explainer,
         max_frames=frames,
         out=folder / f"{explainer}.mp4",
@@ -79,12 +80,17 @@ def main() -> None:
     parser.add_argument(
         "--explainers", nargs="+", default=["none", "abn", "gradcam", "perturbation"]
     )
+    parser.add_argument(
+        "--checkpoint", type=Path, help="an agent's checkpoint .zip (default: the shipped agent)"
+    )
     args = parser.parse_args()
     runs: dict[str, list[Measurement]] = {e: [] for e in args.explainers}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
             for explainer in args.explainers:
-                runs[explainer].append(measure(explainer, args.frames, Path(folder)))
+                runs[explainer].append(
+                    measure(explainer, args.frames, Path(folder), args.checkpoint)
+                )
     results = {e: median(measurements) for e, measurements in runs.items()}
     print(
         "| explainer | frames/s | x real time (60 fps) | recorder CPU ms/frame "

@@ -15,10 +15,9 @@ mass is its refined peak: a cell and a half of the 9x9 map, whose upsampled maxi
 always a cell's centre and so can sit half a cell from the object it follows."""
 
 
-def refined_peak(heat_map: np.ndarray) -> tuple[float, float]:
-    """(x, y) in observation pixels of a (h, w) map's refined peak (``map_peaks``), the
-    map upsampled bilinearly to the observation's size first."""
-    maps = torch.from_numpy(np.asarray(heat_map, np.float32))[None]
+def refined_peaks(heat_maps: np.ndarray) -> list[tuple[float, float]]:
+    """(x, y) in observation pixels of each (h, w) map's refined peak (``map_peaks``) in a
+    (K, h, w) stack, the maps upsampled bilinearly to the observation's size first."""
+    maps = torch.from_numpy(np.asarray(heat_maps, np.float32))
     maps = upsample(maps, (OBSERVATION_SIZE, OBSERVATION_SIZE))
-    [[x, y]] = map_peaks(maps, window=PEAK_WINDOW).tolist()
-    return x, y
+    return [(x, y) for x, y in map_peaks(maps, window=PEAK_WINDOW).tolist()]

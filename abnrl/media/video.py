@@ -13,7 +13,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from abnrl.media.peaks import refined_peak
+from abnrl.media.peaks import refined_peaks
 from envs.objects import OBSERVATION_SIZE
 from vision.overlay import PanelPlace, colormap_table, panel_places, panels
 
@@ -218,7 +218,7 @@ class FrameComposer:
         weights /= weights.sum(axis=1, keepdims=True)
         entropy = -(weights * np.log(weights)).sum(axis=1) / np.log(weights.shape[1])
         return _HeadMarks(
-            [self._to_panel(*refined_peak(m)) for m in head_maps],
+            [self._to_panel(x, y) for x, y in refined_peaks(head_maps)],
             (entropy < SHARP_ENTROPY).tolist(),
         )
 
@@ -243,7 +243,7 @@ class FrameComposer:
             [cv2.LUT(levels, colours) for colours in self._colours],
             weight,
             1.0 - weight,
-            self._to_panel(*refined_peak(heat_map)),
+            self._to_panel(*refined_peaks(heat_map[None])[0]),
         )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from abnrl.media.mp4 import VideoWriter
-from abnrl.media.peaks import refined_peak
+from abnrl.media.peaks import refined_peaks
 from abnrl.media.video import (
     HEAD_COLOURS,
     HEAD_RADIUS,
@@ -57,7 +57,7 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     weight = HEAT_ALPHA * np.clip(resized, 0, 1)[..., None]
     expected = (1 - weight) * frame + weight * colorize(resized)
     # The marker sits on the refined peak, between cells where their weights say.
-    peak_x, peak_y = refined_peak(heat_map)
+    [(peak_x, peak_y)] = refined_peaks(heat_map[None])
     marker_x, marker_y = round(peak_x * 160 / 84 * SCALE), round(peak_y * 210 / 84 * SCALE)
     peak_x, peak_y = marker_x // SCALE, marker_y // SCALE  # in game pixels
     rows, columns = np.ogrid[:210, :160]
@@ -87,7 +87,7 @@ def test_heads_show_as_markers_in_their_colours_on_the_plain_game():
     canvas = composer.rgb().astype(int)
     title, width, gap = 20, 160 * SCALE, 4
     panel = canvas[title:, width + gap : 2 * width + gap]
-    peaks = [refined_peak(m) for m in heads]
+    peaks = refined_peaks(heads)
     (x0, y0), (x1, y1) = [
         (round(x * 160 / 84 * SCALE), round(y * 210 / 84 * SCALE)) for x, y in peaks
     ]
