@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from agents.actor_critic import ABNPolicyOutput
+from agents.maps import as_distributions, normalized_entropy
 
 
 def attention_branch_loss(
@@ -44,22 +43,10 @@ def attention_branch_loss(
     return distillation + value_coef * F.mse_loss(output.attention_value, returns)
 
 
-def _as_distributions(maps: torch.Tensor) -> torch.Tensor:
-    """(B, K, h, w) maps as (B, K, h * w) distributions over positions."""
-    flat = maps.flatten(2)
-    return flat / flat.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-
-
-def _normalized_entropy(distributions: torch.Tensor) -> torch.Tensor:
-    """Entropy over the last dim, divided by that of a uniform distribution."""
-    entropy = -(distributions * distributions.clamp_min(1e-12).log()).sum(dim=-1)
-    return entropy / math.log(distributions.shape[-1])
-
-
 def map_entropy(maps: torch.Tensor) -> torch.Tensor:
     """Mean entropy of (B, K, h, w) maps, each read as a distribution over positions,
     divided by that of a uniform map: 1 for a flat map, 0 for a single position."""
-    return _normalized_entropy(_as_distributions(maps)).mean()
+    return normalized_entropy(as_distributions(maps)).mean()
 
 
 def map_spread(maps: torch.Tensor) -> torch.Tensor:
@@ -70,4 +57,4 @@ def map_spread(maps: torch.Tensor) -> torch.Tensor:
     ``map_entropy(maps) - map_spread(maps)`` is minus the mutual information between
     the frame and a head's position (over the batch, normalized): lowest for heads that
     are sharp in each frame and move between frames, 0 for flat or parked heads."""
-    return _normalized_entropy(_as_distributions(maps).mean(dim=0)).mean()
+    return normalized_entropy(as_distributions(maps).mean(dim=0)).mean()

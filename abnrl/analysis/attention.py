@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from abnrl.analysis.heads import HeadTracks
 from abnrl.media.peaks import PEAK_WINDOW
 from agents.actor_critic import ABNActorCritic
+from agents.maps import normalized_entropy
 from envs import emulator, make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
 from vision.explain import (
@@ -371,11 +372,10 @@ def map_statistics(network: ABNActorCritic, observations: Tensor) -> dict[str, T
     with torch.no_grad():
         maps = network(observations).attention.mean(dim=1)  # (N, h, w), heads averaged
     distribution = as_distribution(maps).flatten(1)
-    entropy = -(distribution * distribution.clamp_min(1e-12).log()).sum(dim=1)
     top = distribution.topk(min(TOP_CELLS, distribution.shape[1]), dim=1).values.sum(dim=1)
     return {
         "mean": maps.flatten(1).mean(dim=1),
-        "entropy": entropy / np.log(distribution.shape[1]),
+        "entropy": normalized_entropy(distribution),
         f"top{TOP_CELLS}_mass": top,
     }
 

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from agents.actor_critic import ABNActorCritic
+from agents.maps import as_distributions
 from envs.objects import OBSERVATION_SIZE
 
 
@@ -26,8 +27,7 @@ def head_centres(maps: Tensor) -> Tensor:
     """(N, K, 2): each head's centre of mass (x, y) in observation pixels, for (N, K, h, w)
     maps of non-negative weights (a cell's weight sits at the cell's centre)."""
     height, width = maps.shape[-2:]
-    weights = maps.clamp_min(0)
-    weights = weights / weights.sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    weights = as_distributions(maps.clamp_min(0)).unflatten(-1, (height, width))
     xs = (torch.arange(width, device=maps.device) + 0.5) * OBSERVATION_SIZE / width
     ys = (torch.arange(height, device=maps.device) + 0.5) * OBSERVATION_SIZE / height
     x = (weights.sum(dim=2) * xs).sum(dim=-1)

@@ -12,8 +12,10 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+import torch
 
 from abnrl.media.peaks import refined_peaks
+from agents.maps import as_distributions, normalized_entropy
 from envs.objects import OBSERVATION_SIZE
 from vision.overlay import PanelPlace, colormap_table, panel_places, panels
 
@@ -214,9 +216,8 @@ class FrameComposer:
 
     def _head_marks(self, head_maps: np.ndarray) -> _HeadMarks:
         """Each head's refined peak, in the panel's pixels, and whether the head is sharp."""
-        weights = np.clip(head_maps.reshape(len(head_maps), -1), 0, None) + 1e-12
-        weights /= weights.sum(axis=1, keepdims=True)
-        entropy = -(weights * np.log(weights)).sum(axis=1) / np.log(weights.shape[1])
+        maps = torch.from_numpy(np.asarray(head_maps, np.float32)).clamp_min(0)
+        entropy = normalized_entropy(as_distributions(maps))
         return _HeadMarks(
             [self._to_panel(x, y) for x, y in refined_peaks(head_maps)],
             (entropy < SHARP_ENTROPY).tolist(),

@@ -8,8 +8,6 @@ model card's "hardware and wall time" is made from.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -17,14 +15,13 @@ from pathlib import Path
 import torch
 
 from abnrl.machine import describe
-from vision.files import write_text_atomic
+from abnrl.training.monitor import append_row
 
 COLUMNS = ("started_utc", "step", "machine", "device", "threads", "torch", "abnrl")
 
 
 def record_start(path: Path, step: int, device: torch.device) -> None:
-    """Append this start's row to ``path`` (created with its header); atomic."""
-    text = path.read_text() if path.exists() else ""
+    """Append this start's row to ``path`` (created with its header)."""
     row = {
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "step": step,
@@ -34,9 +31,4 @@ def record_start(path: Path, step: int, device: torch.device) -> None:
         "torch": torch.__version__,
         "abnrl": metadata.version("abnrl"),
     }
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    if not text:
-        writer.writeheader()
-    writer.writerow(row)
-    write_text_atomic(path, text + buffer.getvalue())
+    append_row(path, COLUMNS, row)
