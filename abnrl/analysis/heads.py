@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.actor_critic import ABNActorCritic
+from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.maps import as_distributions
 from envs.objects import OBSERVATION_SIZE
 
@@ -35,9 +35,11 @@ def head_centres(maps: Tensor) -> Tensor:
     return torch.stack([x, y], dim=-1)
 
 
-def head_decisions(network: ABNActorCritic, observations: Tensor) -> Tensor:
+def head_decisions(
+    network: ABNActorCritic, observations: Tensor, output: ABNPolicyOutput
+) -> Tensor:
     """(N, K) 1.0 where replacing head k's map alone by its spatial mean changes the top
-    action."""
+    action of ``output``, the network's output on the observations as they are."""
 
     def flatten_head(k: int):
         def edit(maps: Tensor) -> Tensor:
@@ -47,9 +49,8 @@ def head_decisions(network: ABNActorCritic, observations: Tensor) -> Tensor:
 
         return edit
 
+    top = output.action_logits.argmax(dim=-1)
     with torch.no_grad():
-        output = network(observations)
-        top = output.action_logits.argmax(dim=-1)
         changes = [
             network(observations, edit_maps=flatten_head(k)).action_logits.argmax(dim=-1) != top
             for k in range(output.attention.shape[1])
@@ -82,9 +83,9 @@ class HeadTracks:
     ) -> None:
         """Measure a batch: ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2)."""
         with torch.no_grad():
-            maps = network(observations).attention
-        self.centres.extend(head_centres(maps).cpu().numpy())
-        self.decisions.extend(head_decisions(network, observations).cpu().numpy())
+            output = network(observations)
+        self.centres.extend(head_centres(output.attention).cpu().numpy())
+        self.decisions.extend(head_decisions(network, observations, output).cpu().numpy())
         self.balls.extend(balls.cpu().numpy())
         self.paddles.extend(paddles.cpu().numpy())
 
