@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from abnrl.analysis.heads import HeadTracks
 from abnrl.media.peaks import PEAK_WINDOW
-from agents.actor_critic import ABNActorCritic
+from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.maps import normalized_entropy
 from envs import emulator, make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
@@ -348,15 +348,18 @@ def score_maps(
     }
 
 
-def dependence(network: ABNActorCritic, observations: Tensor) -> dict[str, dict[str, Tensor]]:
+def dependence(
+    network: ABNActorCritic, observations: Tensor, output: ABNPolicyOutput
+) -> dict[str, dict[str, Tensor]]:
     """Per frame: does the top action change, and KL(policy || edited policy), when the
-    maps are replaced by their spatial mean or by the maps of another frame."""
+    maps are replaced by their spatial mean or by the maps of another frame (``output``:
+    the network's on the observations as they are)."""
     edits = {
         "mean_map": lambda maps: maps.mean(dim=(2, 3), keepdim=True).expand_as(maps),
         "other_frame": lambda maps: maps.roll(1, dims=0),  # the previous sampled frame's
     }
+    clean = output.action_logits.log_softmax(dim=-1)
     with torch.no_grad():
-        clean = network(observations).action_logits.log_softmax(dim=-1)
         results = {}
         for name, edit in edits.items():
             edited = network(observations, edit_maps=edit).action_logits.log_softmax(dim=-1)
@@ -367,10 +370,10 @@ def dependence(network: ABNActorCritic, observations: Tensor) -> dict[str, dict[
     return results
 
 
-def map_statistics(network: ABNActorCritic, observations: Tensor) -> dict[str, Tensor]:
-    """Per frame: the map's mean value, its normalized entropy, the top cells' mass."""
-    with torch.no_grad():
-        maps = network(observations).attention.mean(dim=1)  # (N, h, w), heads averaged
+def map_statistics(output: ABNPolicyOutput) -> dict[str, Tensor]:
+    """Per frame of a network's ``output``: the map's mean value, its normalized entropy,
+    the top cells' mass."""
+    maps = output.attention.mean(dim=1)  # (N, h, w), heads averaged
     distribution = as_distribution(maps).flatten(1)
     top = distribution.topk(min(TOP_CELLS, distribution.shape[1]), dim=1).values.sum(dim=1)
     return {
@@ -481,18 +484,19 @@ def analyse(
                 targets.ball_disc[targets.has_ball].flatten(1).float().mean(dim=1).tolist()
             )
             with torch.no_grad():
-                probabilities = network(observations.float()).action_logits.softmax(dim=1)
+                output = network(observations.float())  # one clean pass for every measure
+            probabilities = output.action_logits.softmax(dim=1)
             analysis.action_probabilities.extend(
                 probabilities.gather(1, actions[:, None])[:, 0].tolist()
             )
             if has_attention(network):
-                for name, measures in dependence(network, observations).items():
+                for name, measures in dependence(network, observations, output).items():
                     for measure, frame_values in measures.items():
                         analysis.dependence[name][measure].extend(frame_values.tolist())
-                for name, frame_values in map_statistics(network, observations).items():
+                for name, frame_values in map_statistics(output).items():
                     analysis.map_statistics[name].extend(frame_values.tolist())
                 balls = targets.ball_centre.masked_fill(~targets.has_ball[:, None], float("nan"))
-                analysis.heads.add(network, observations, balls, targets.paddle_centre)
+                analysis.heads.add(network, observations, output, balls, targets.paddle_centre)
             for source in sources:
                 if source == BALL_CELL:
                     maps = ball_cell_maps(targets, grid)

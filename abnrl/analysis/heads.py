@@ -79,11 +79,15 @@ class HeadTracks:
     """(2,) per frame: the paddle's centre."""
 
     def add(
-        self, network: ABNActorCritic, observations: Tensor, balls: Tensor, paddles: Tensor
+        self,
+        network: ABNActorCritic,
+        observations: Tensor,
+        output: ABNPolicyOutput,
+        balls: Tensor,
+        paddles: Tensor,
     ) -> None:
-        """Measure a batch: ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2)."""
-        with torch.no_grad():
-            output = network(observations)
+        """Measure a batch (``output``: the network's on the observations as they are):
+        ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2)."""
         self.centres.extend(head_centres(output.attention).cpu().numpy())
         self.decisions.extend(head_decisions(network, observations, output).cpu().numpy())
         self.balls.extend(balls.cpu().numpy())
