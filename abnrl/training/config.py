@@ -229,7 +229,7 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
         config.attention = LEGACY_ATTENTION
     if config.attention_motion and config.attention != "softmax":  # new runs drop it (resolve)
         raise UserError(
-            f"{path} says attention_motion true with attention {config.attention!r}; "
+            f"{path} says attention_motion true with attention {json.dumps(config.attention)}; "
             "only the softmax design has a motion channel."
         )
     config.run_dir = run_dir

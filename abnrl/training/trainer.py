@@ -4,6 +4,7 @@ attention videos; stops cleanly on SIGTERM, Ctrl-C, a time limit or --stop-at.""
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -57,8 +58,8 @@ def _load_resumed_model(config: ResolvedTrainConfig, run_dir: RunDir) -> tuple[B
     for name, value in saved.items():
         if getattr(config, name) != value:
             raise UserError(
-                f"{run_dir.config} says {name} {getattr(config, name)!r}, but the run's "
-                f"checkpoint has {value!r}: the two are not from one run."
+                f"{run_dir.config} says {name} {json.dumps(getattr(config, name))}, but the "
+                f"run's checkpoint has {json.dumps(value)}: the two are not from one run."
             )
     return model, meta
 

@@ -143,7 +143,7 @@ CASES = [
     case(
         "resume-config-other-attention",
         "train --resume {run}",
-        "'mask', but the run's checkpoint has 'softmax'",
+        '"mask", but the run\'s checkpoint has "softmax"',
         lambda r, t: _edit_json(r / "config.json", attention="mask", attention_motion=False),
     ),
     case(
@@ -155,7 +155,7 @@ CASES = [
     case(
         "resume-config-other-motion",
         "train --resume {run}",
-        "attention_motion",
+        "attention_motion false, but the run's checkpoint has true",
         lambda r, t: _edit_json(r / "config.json", attention_motion=False),
     ),
     case(

@@ -151,3 +151,26 @@ def test_writer_reports_an_encoder_that_stopped(tmp_path):
         writer.close()
     writer.abort()  # what a recording does after an error; it must not hang
     assert not folder.exists()
+
+
+def test_readme_picture_is_the_clips_frame_at_its_time(trained_run, tmp_path):
+    from benchmarks.readme_media import make_media
+
+    out = tmp_path / "readme"
+    make_media(
+        trained_run / "checkpoints" / "latest.zip",
+        explainers=["abn", "heads"],
+        seconds=1.0,
+        picture_at=0.5,
+        seed=3,
+        out=out,
+    )
+    frames = read_frames(out.with_suffix(".mp4"))
+    picture = cv2.cvtColor(cv2.imread(str(out.with_suffix(".png"))), cv2.COLOR_BGR2RGB)
+    assert len(frames) == 60 and picture.shape == frames[0].shape
+    # The info column changes every agent step (4 frames): the nearest frame is frame 30.
+    differences = [np.abs(f.astype(int) - picture).mean() for f in frames]
+    assert abs(int(np.argmin(differences)) - 30) < 4 and min(differences) < 2.0
+    with pytest.raises(SystemExit, match="outside"):
+        make_media(out.with_suffix(".mp4"), explainers=["abn"], seconds=1.0, picture_at=2.0,
+                   seed=0, out=out)  # fmt: skip
