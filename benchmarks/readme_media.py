@@ -63,6 +63,8 @@ def make_media(
         seed=seed,
         on_frame=keep_picture,
     )
+    if not picture:
+        raise SystemExit(f"The game ended after {recording.frames} frames, before --picture-at.")
     rgb = cv2.cvtColor(picture[0], cv2.COLOR_RGB2BGR)
     write_atomic(out.with_suffix(".png"), lambda tmp: cv2.imwrite(str(tmp), rgb), suffix=".png")
     score, steps, _ = recording.games[0]
