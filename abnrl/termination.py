@@ -3,8 +3,11 @@
 Python runs a signal handler between two bytecodes of the main thread, wherever that is.
 An exception raised there can be lost: Python ignores it inside a weakref callback or a
 ``__del__`` (importlib's module locks have such callbacks), and it can abort the process
-inside C++ code that calls back into Python (torch's imports do). So SIGTERM is held while
-the commands' libraries are imported, and one that Python ignored is sent again.
+inside C++ code that calls back into Python (torch's imports do). And raised between a
+lock's acquisition and the ``with`` that releases it (``threading.Condition.__enter__``,
+which queues and events use), it leaves the lock held for good. So SIGTERM is held while
+the commands' libraries are imported and while a thread is handed work, and one that
+Python ignored is sent again.
 """
 
 from __future__ import annotations
@@ -48,13 +51,16 @@ def sigterm_raises() -> Iterator[None]:
 
 @contextmanager
 def held() -> Iterator[None]:
-    """A SIGTERM that arrives inside the block raises ``Terminated`` when it ends."""
-    _hold.held, _hold.pending = True, False
+    """A SIGTERM that arrives inside the block raises ``Terminated`` when the block ends
+    (the outermost one, when they nest), unless an exception is already leaving it."""
+    outermost, pending = not _hold.held, False
+    _hold.held = True
     try:
         yield
     finally:
-        _hold.held = False
-    if _hold.pending:
+        if outermost:
+            _hold.held, pending, _hold.pending = False, _hold.pending, False
+    if pending:
         raise Terminated
 
 

@@ -13,6 +13,7 @@ from typing import IO, cast
 import numpy as np
 from moviepy.config import FFMPEG_BINARY
 
+from abnrl.termination import Terminated, held
 from vision.files import AtomicFile
 
 QUEUED_FRAMES = 8
@@ -46,6 +47,19 @@ class VideoWriter:
         self.size = (width, height)
         self.frame_bytes = width * height * 3 // 2
         """Bytes of one frame: luma plus two quarter-size chroma planes."""
+        # Under SIGTERM as an exception, no lock of a queue, a thread or ffmpeg's process
+        # may be left held halfway (abnrl.termination): every hand-over to the thread is
+        # held, and a SIGTERM that came meanwhile is raised once the writer is whole.
+        try:
+            with held():
+                self._start(fps)
+        except Terminated:
+            self.abort()
+            raise
+
+    def _start(self, fps: float) -> None:
+        """ffmpeg, reading frames from a pipe, and the thread that feeds it."""
+        width, height = self.size
         self._target = AtomicFile(self.path, suffix=".mp4")
         command = [
             FFMPEG_BINARY, "-y", "-loglevel", "error",
@@ -56,9 +70,13 @@ class VideoWriter:
             "-colorspace", "smpte170m", "-color_range", "tv",
             "-f", "mp4", str(self._target.tmp),
         ]  # fmt: skip
-        self._ffmpeg = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        try:
+            self._ffmpeg = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except BaseException:
+            self._target.discard()
+            raise
         # Both are pipes, given above.
         self._to_ffmpeg = cast(IO[bytes], self._ffmpeg.stdin)
         self._from_ffmpeg = cast(IO[bytes], self._ffmpeg.stderr)
@@ -92,14 +110,22 @@ class VideoWriter:
             )
         if self._broken:
             raise OSError(f"ffmpeg stopped writing {self.path.name}: {self._errors()}")
-        slot = self._free.get()
-        slot[...] = frame.reshape(-1)
-        self._queued.put(slot)
-        self.frames += 1
+        with held():
+            slot = self._free.get()
+            slot[...] = frame.reshape(-1)
+            self._queued.put(slot)
+            self.frames += 1
 
     def close(self) -> None:
-        self._stop_pump()
-        if self._ffmpeg.wait() != 0:
+        """Finish the file: ffmpeg encodes what is queued, and the MP4 appears at ``path``."""
+        try:
+            with held():
+                self._stop_pump()
+            failed = self._ffmpeg.wait() != 0
+        except BaseException:
+            self.abort()
+            raise
+        if failed:
             message = self._errors()
             self._target.discard()
             raise OSError(f"ffmpeg could not write {self.path.name}: {message}")
@@ -107,11 +133,13 @@ class VideoWriter:
         self._target.commit()
 
     def abort(self) -> None:
-        self._ffmpeg.kill()
-        self._ffmpeg.wait()
-        self._stop_pump()
-        self._from_ffmpeg.close()
-        self._target.discard()
+        """Stop ffmpeg and remove the unfinished file."""
+        with held():
+            self._ffmpeg.kill()
+            self._ffmpeg.wait()
+            self._stop_pump()
+            self._from_ffmpeg.close()
+            self._target.discard()
 
     def _stop_pump(self) -> None:
         """Let the thread pipe what is queued, then close ffmpeg's input."""

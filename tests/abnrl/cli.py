@@ -2,6 +2,8 @@
 
 import contextlib
 import io
+import os
+import signal
 import subprocess
 import sys
 
@@ -42,10 +44,28 @@ def abnrl(*args, check=True):
 
 
 def cli_process(*args):
-    """``abnrl ARGS`` started in the background; its stderr is kept."""
+    """``abnrl ARGS`` started in the background; its stderr is kept. Python's fault handler
+    is on, so that ``stderr_at_exit`` can show where a process that does not end is stuck."""
     return subprocess.Popen(
         [sys.executable, "-m", "abnrl.cli", *map(str, args)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
+
+
+def stderr_at_exit(process, timeout):
+    """What ``process`` printed on stderr, once it has ended; one still running after
+    ``timeout`` seconds fails the test with every thread's stack (SIGABRT: the fault
+    handler prints them)."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        try:
+            stacks = process.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stacks = process.communicate()[1]
+        raise AssertionError(f"still running after {timeout} s; its threads:\n{stacks}") from None

@@ -8,7 +8,7 @@ import time
 import cv2
 import pytest
 
-from tests.abnrl.cli import abnrl, cli_process
+from tests.abnrl.cli import abnrl, cli_process, stderr_at_exit
 from vision.files import TEMPORARY_NAME, write_atomic
 
 
@@ -34,7 +34,7 @@ def test_two_watches_of_one_output_do_not_collide(trained_run, tmp_path):
     args = ("watch", trained_run, "--max-frames", 60, "--device", "cpu", "--out", out)
     first, second = cli_process(*args), cli_process(*args)
     for process in (first, second):
-        _, stderr = process.communicate(timeout=300)
+        stderr = stderr_at_exit(process, 300)
         assert process.returncode == 0, stderr
     assert frames_in(out) == 60 and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
 
@@ -49,7 +49,7 @@ def test_sigterm_during_watch_leaves_nothing(trained_run, tmp_path):
         time.sleep(0.2)
     time.sleep(1)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    stderr = stderr_at_exit(process, 120)
     assert process.returncode == 143 and stderr.strip() == "abnrl: terminated (SIGTERM)."
     assert not any(tmp_path.iterdir())
 
@@ -61,7 +61,7 @@ def test_sigterm_while_starting_up_is_never_swallowed(trained_run, tmp_path, del
     process = cli_process("watch", trained_run, *args)
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    stderr = stderr_at_exit(process, 120)
     assert process.returncode == 143 and stderr.strip() == "abnrl: terminated (SIGTERM)."
     assert not any(tmp_path.iterdir())
 

@@ -16,7 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from abnrl.pretrained import slim_run_dir
 from agents.safe_loading import read_data
-from tests.abnrl.cli import TINY, abnrl, cli_process
+from tests.abnrl.cli import TINY, abnrl, cli_process, stderr_at_exit
 from vision.files import TEMPORARY_NAME
 
 ROLLOUT = 2 * 16  # TINY: 2 envs x 16 steps
@@ -123,7 +123,7 @@ def test_sigterm_saves_after_the_update_and_exits_143(tmp_path):
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    stderr = stderr_at_exit(process, 120)
     assert process.returncode == 143, stderr
     assert "SIGTERM" in stderr and "--resume" in stderr
     assert check_consistent(run_dir) >= 2 * ROLLOUT
@@ -150,7 +150,7 @@ def test_a_second_trainer_of_one_run_is_refused(tmp_path):
         time.sleep(0.2)
     second = abnrl("train", "--resume", run_dir, check=False)
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=120)
+    stderr_at_exit(process, 120)
     assert second.returncode == 2 and "Another process is training" in second.stderr
     check_consistent(run_dir)
 

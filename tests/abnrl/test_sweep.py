@@ -13,7 +13,7 @@ from abnrl.errors import UserError
 from abnrl.sweeps.plan import parse_grid, plan_trials, saved_steps
 from abnrl.sweeps.runner import import_ray
 from abnrl.training.run_dir import RunDir
-from tests.abnrl.cli import abnrl, cli_process
+from tests.abnrl.cli import abnrl, cli_process, stderr_at_exit
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -41,7 +41,7 @@ def sweep(sweep_dir, cluster, *grid, seeds=(0,)):
 
 
 def finish(process, timeout=300):
-    _, stderr = process.communicate(timeout=timeout)
+    stderr = stderr_at_exit(process, timeout)
     assert process.returncode == 0, stderr
     return stderr
 

@@ -25,6 +25,26 @@ def test_a_sigterm_while_held_is_raised_when_the_hold_ends():
     assert finished == ["the rest of the block"]
 
 
+def test_a_sigterm_in_nested_holds_is_raised_when_the_outermost_ends():
+    finished = []
+    with pytest.raises(Terminated), sigterm_raises():
+        with held():
+            with held():
+                signal.raise_signal(signal.SIGTERM)
+            finished.append("the rest of the outer block")
+        finished.append("after the blocks")
+    assert finished == ["the rest of the outer block"]
+
+
+def test_a_sigterm_held_in_a_block_that_fails_gives_way_to_the_error():
+    with pytest.raises(ValueError), sigterm_raises():
+        with held():
+            signal.raise_signal(signal.SIGTERM)
+            raise ValueError("the block's own error")
+    with sigterm_raises(), held():
+        pass  # nothing left over from the first block
+
+
 class RaisesWhenDeleted:
     """As if SIGTERM's handler ran inside a ``__del__``, where Python ignores exceptions."""
 

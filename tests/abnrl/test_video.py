@@ -1,6 +1,8 @@
 """Composed video frames and the MP4 writer."""
 
 import shutil
+import signal
+import threading
 
 import cv2
 import numpy as np
@@ -17,6 +19,7 @@ from abnrl.media.video import (
     SCALE,
     FrameComposer,
 )
+from abnrl.termination import Terminated, sigterm_raises
 from vision.overlay import colorize
 
 
@@ -151,6 +154,41 @@ def test_writer_reports_an_encoder_that_stopped(tmp_path):
         writer.close()
     writer.abort()  # what a recording does after an error; it must not hang
     assert not folder.exists()
+
+
+def sigterm_once_then(call):
+    """``call``, preceded the first time by a SIGTERM, as if it arrived just there."""
+    sent = []
+
+    def wrapped(*args, **kwargs):
+        if not sent:
+            sent.append(signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)
+        return call(*args, **kwargs)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("moment", ["start", "write", "close"])
+def test_a_sigterm_in_a_hand_over_to_the_encoder_leaves_nothing(tmp_path, monkeypatch, moment):
+    """Raised halfway through a queue's or a thread's code, ``Terminated`` could leave a lock
+    held and the writer's abort waiting on it for good: it is raised after the hand-over."""
+    frame = i420(np.zeros((48, 64, 3), np.uint8))
+    if moment == "start":
+        monkeypatch.setattr(threading.Thread, "start", sigterm_once_then(threading.Thread.start))
+    writer = None
+    with pytest.raises(Terminated), sigterm_raises():
+        writer = VideoWriter(tmp_path / "clip.mp4", (64, 48), fps=30)
+        writer.write(frame)
+        if moment == "write":
+            writer._queued.put = sigterm_once_then(writer._queued.put)
+            writer.write(frame)
+        writer._queued.put = sigterm_once_then(writer._queued.put)
+        writer.close()
+    if moment == "write":
+        assert writer.frames == 2, "the frame was handed over before the signal was raised"
+        writer.abort()  # what the recording does with Terminated
+    assert not any(tmp_path.iterdir())
 
 
 def test_readme_picture_is_the_clips_frame_at_its_time(trained_run, tmp_path):
