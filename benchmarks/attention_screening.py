@@ -1,6 +1,6 @@
 """Screen attention designs by distillation before training any with RL (issue 14).
 
-Each candidate design is a student network that learns the shipped agent's policy
+Each candidate design is a student network that learns a teacher agent's policy
 with DAgger (``agents.distill``: the student plays, the teacher labels) for the same
 wall-clock budget; then ``abnrl.analysis.attention`` plays games with each student
 and measures its own map: pointing game on the ball and the paddle (RAM ground
@@ -10,6 +10,10 @@ on RL runs.
 
     .venv/bin/python benchmarks/attention_screening.py --stage distill --minutes 3.5
     .venv/bin/python benchmarks/attention_screening.py --stage analyze --episodes 3
+
+The teacher is the shipped agent unless ``--teacher`` names another checkpoint; the
+screening in benchmarks/RESULTS.md distilled the agent shipped before the designs
+(``--teacher tests/data/breakout-abn-groupnorm-4.63m.zip``).
 """
 
 from __future__ import annotations
@@ -67,8 +71,8 @@ def load_student(folder: Path, n_actions: int) -> ABNActorCritic:
     return student.eval()
 
 
-def distill_all(names: list[str], out: Path, minutes: float, seed: int) -> None:
-    model, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
+def distill_all(names: list[str], teacher_zip: Path, out: Path, minutes: float, seed: int) -> None:
+    model, _ = load_checkpoint(teacher_zip, device="cpu")
     teacher = policy_network(model.policy).eval()
     n_actions = int(model.action_space.n)
     for name in names:
@@ -158,13 +162,17 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--minutes", type=float, default=3.5, help="distillation per design")
     parser.add_argument("--episodes", type=int, default=3, help="games analysed per student")
+    parser.add_argument(
+        "--teacher", type=Path, help="the agent distilled, a checkpoint .zip (default: shipped)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/attention-screening"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.stage == "distill":
-        distill_all(args.candidates, args.out, args.minutes, args.seed)
+        teacher = args.teacher or pretrained_checkpoint()
+        distill_all(args.candidates, teacher, args.out, args.minutes, args.seed)
     else:
         analyze_all(args.candidates, args.out, args.episodes, args.seed)
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make_agent
 from agents.actor_critic import motion_channel
@@ -15,6 +14,7 @@ from agents.attention import ATTENTIONS
 from agents.grafting import graft_motion_channel
 from agents.losses import attention_branch_loss, map_entropy, map_spread
 from envs import make_vec_env
+from tests.data import GROUPNORM_AGENT
 
 SMALL = {"n_steps": 16, "batch_size": 16, "n_epochs": 2}
 HEADS = {"abn": 1, "abn-groupnorm": 1, "mask": 2, "softmax": 3}
@@ -200,7 +200,7 @@ def test_every_design_saves_and_loads(tmp_path, attention):
 
 
 def test_agents_saved_before_the_designs_load_as_the_groupnorm_branch():
-    model, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
+    model, _ = load_checkpoint(GROUPNORM_AGENT, device="cpu")
     assert model.policy.attention == "abn-groupnorm"
     assert model.map_spread_coef == 0.0  # saved before the option: the default
     branch = model.policy.network.attention.attention_branch
