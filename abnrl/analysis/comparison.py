@@ -132,6 +132,10 @@ def normalizer(game: str) -> Callable[[np.ndarray], np.ndarray] | None:
 
 Interval = tuple[float, float, float]  # (point, CI low, CI high)
 
+# A bootstrap over the runs of a group of one run resamples that run only: its interval
+# has no width and says nothing, so such groups get point estimates alone.
+MIN_RUNS_FOR_INTERVALS = 2
+
 
 def _rliable():
     try:
@@ -201,13 +205,14 @@ def aggregate_intervals(
 def improvement_probabilities(
     scores: dict[str, np.ndarray], *, reps: int, seed: int = 0
 ) -> dict[tuple[str, str], Interval]:
-    """P(a run of X scores above a run of Y) for each ordered pair of groups, with its 95%
-    CI (stratified independent bootstrap over the runs of both)."""
+    """P(a run of X scores above a run of Y) for each ordered pair of groups of two runs
+    or more, with its 95% CI (stratified independent bootstrap over the runs of both).
+    A pair with a group of one run is left out: its P is 0, 1/2 or 1 with no spread."""
     _, metrics = _rliable()
     result = {}
     for x in scores:
         for y in scores:
-            if x != y:
+            if x != y and min(len(scores[x]), len(scores[y])) >= MIN_RUNS_FOR_INTERVALS:
                 pair = (scores[x], scores[y])
                 point, interval = _estimate(
                     pair, metrics.probability_of_improvement, reps=reps, seed=seed
@@ -305,8 +310,7 @@ class Comparison:
                         for r in runs
                     ],
                     "aggregates": {
-                        k: dict(zip(("point", "low", "high"), v, strict=True))
-                        for k, v in self.aggregates[name].items()
+                        k: _interval_json(v, len(runs)) for k, v in self.aggregates[name].items()
                     },
                 }
                 for name, runs in self.groups.items()
@@ -366,7 +370,7 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     names = [k for k in AGGREGATES if k in next(iter(comparison.aggregates.values()))]
     aggregates = [
         [name, str(len(runs)), f"{np.mean([r.score for r in runs]):.1f}"]
-        + [_interval(comparison.aggregates[name][k]) for k in names]
+        + [_interval(comparison.aggregates[name][k], runs=len(runs)) for k in names]
         for name, runs in comparison.groups.items()
     ]
     improvement = [[x, y, _interval(value)] for (x, y), value in comparison.improvement.items()]
@@ -377,16 +381,16 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     ]  # fmt: skip
     tables = [
         (
-            f"{comparison.game}: {unit} scores, 95% stratified-bootstrap CIs",
+            f"{comparison.game}: {unit} scores, 95% stratified-bootstrap CIs over the runs "
+            f"(a group needs {MIN_RUNS_FOR_INTERVALS} runs or more for one)",
             ["group", "runs", "raw mean"] + [AGGREGATE_TITLES[k] for k in names],
             aggregates,
-        ),
-        (
-            "Probability of improvement P(X > Y), 95% CIs",
-            ["X", "Y", "P(X > Y)"],
-            improvement,
-        ),
+        )
     ]
+    if improvement:
+        tables.append(
+            ("Probability of improvement P(X > Y), 95% CIs", ["X", "Y", "P(X > Y)"], improvement)
+        )
     if differences:
         tables.append(
             (
@@ -399,9 +403,18 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     return tables
 
 
-def _interval(value: Interval, digits: int = 3) -> str:
+def _interval(value: Interval, digits: int = 3, runs: int = MIN_RUNS_FOR_INTERVALS) -> str:
     point, low, high = value
+    if runs < MIN_RUNS_FOR_INTERVALS:
+        return f"{point:.{digits}f}"
     return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _interval_json(value: Interval, runs: int) -> dict[str, float | None]:
+    point, low, high = value
+    if runs < MIN_RUNS_FOR_INTERVALS:
+        return {"point": point, "low": None, "high": None}
+    return {"point": point, "low": low, "high": high}
 
 
 def figures(comparison: Comparison) -> dict[str, bytes]:

@@ -163,6 +163,22 @@ def test_single_runs_are_compared_game_by_game_with_welchs_interval(tmp_path):
     assert "| policy=abn | policy=cnn | 6 / 4 |" in result.stdout
 
 
+def test_groups_of_one_run_get_no_run_level_intervals_or_improvement(tmp_path):
+    evaluated_run(tmp_path, "abn", [410.0, 380.0, 432.0])
+    evaluated_run(tmp_path, "cnn", [250.0, 310.0, 120.0])
+    assert compare(group_runs(find_runs([tmp_path])), reps=200).improvement == {}
+    result = abnrl("compare", tmp_path, "--out", tmp_path / "out", "--reps", 200)
+    assert "Probability of improvement" not in result.stdout
+    abn_row = next(
+        line for line in result.stdout.splitlines() if line.startswith("| policy=abn | 1 |")
+    )
+    assert "[" not in abn_row  # a point estimate, no interval
+    saved = json.loads((tmp_path / "out" / "compare.json").read_text())
+    mean = saved["groups"]["policy=abn"]["aggregates"]["mean"]
+    assert mean["low"] is None and mean["high"] is None and mean["point"] > 0
+    assert saved["probability_of_improvement"] == []
+
+
 def test_overlapping_games_are_not_settled_and_seeds_are_not_compared_by_game(tmp_path):
     evaluated_run(tmp_path / "a", "abn", [100.0, 300.0, 200.0])
     evaluated_run(tmp_path / "a", "cnn", [150.0, 250.0, 190.0])
