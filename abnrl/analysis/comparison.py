@@ -131,6 +131,7 @@ def normalizer(game: str) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 Interval = tuple[float, float, float]  # (point, CI low, CI high)
+Estimate = tuple[float, float | None, float | None]  # an Interval, or a point with no bounds
 
 # A bootstrap over the runs of a group of one run resamples that run only: its interval
 # has no width and says nothing, so such groups get point estimates alone.
@@ -170,8 +171,9 @@ def _estimate(
 
 def aggregate_intervals(
     scores: dict[str, np.ndarray], *, normalized: bool, reps: int, seed: int = 0
-) -> dict[str, dict[str, Interval]]:
-    """Per group: aggregate -> (point, CI low, CI high), 95% stratified bootstrap.
+) -> dict[str, dict[str, Estimate]]:
+    """Per group: aggregate -> (point, CI low, CI high), 95% stratified bootstrap; a group
+    of one run gets its points with None bounds.
 
     Args:
         scores: group -> (runs, games) array.
@@ -192,8 +194,14 @@ def aggregate_intervals(
     def all_aggregates(array: np.ndarray) -> np.ndarray:
         return np.array([f(array) for f in functions.values()])
 
-    result = {}
+    result: dict[str, dict[str, Estimate]] = {}
     for group, array in scores.items():
+        if len(array) < MIN_RUNS_FOR_INTERVALS:
+            points = all_aggregates(array)
+            result[group] = {
+                name: (float(points[i]), None, None) for i, name in enumerate(functions)
+            }
+            continue
         points, intervals = _estimate(array, all_aggregates, reps=reps, seed=seed)
         result[group] = {
             name: (float(points[i]), float(intervals[0, i]), float(intervals[1, i]))
@@ -269,13 +277,17 @@ def iqm_curves(
     seed: int = 0,
 ) -> dict[str, dict[str, list[float]]]:
     """Per group: the IQM over its runs of the evaluation score at each step that all its
-    runs evaluated at, with a 95% CI band."""
+    runs evaluated at, with a 95% CI band (``low``, ``high``) for groups of two runs or
+    more."""
     curves = {}
     for name, runs in groups.items():
         steps = sorted(set.intersection(*(set(run.curve) for run in runs)))
         if not steps:
             continue
         array = transform(np.array([[run.curve[s] for s in steps] for run in runs]))[:, None, :]
+        if len(runs) < MIN_RUNS_FOR_INTERVALS:
+            curves[name] = {"steps": steps, "iqm": _iqm_per_step(array).tolist()}
+            continue
         points, intervals = _estimate(array, _iqm_per_step, reps=reps, seed=seed)
         curves[name] = {
             "steps": steps,
@@ -293,7 +305,7 @@ class Comparison:
     game: str
     normalized: bool
     groups: dict[str, list[Run]]
-    aggregates: dict[str, dict[str, Interval]]
+    aggregates: dict[str, dict[str, Estimate]]
     improvement: dict[tuple[str, str], Interval]
     curves: dict[str, dict[str, list[float]]]
     differences: list[GameDifference]
@@ -310,7 +322,8 @@ class Comparison:
                         for r in runs
                     ],
                     "aggregates": {
-                        k: _interval_json(v, len(runs)) for k, v in self.aggregates[name].items()
+                        k: dict(zip(("point", "low", "high"), v, strict=True))
+                        for k, v in self.aggregates[name].items()
                     },
                 }
                 for name, runs in self.groups.items()
@@ -370,7 +383,7 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     names = [k for k in AGGREGATES if k in next(iter(comparison.aggregates.values()))]
     aggregates = [
         [name, str(len(runs)), f"{np.mean([r.score for r in runs]):.1f}"]
-        + [_interval(comparison.aggregates[name][k], runs=len(runs)) for k in names]
+        + [_interval(comparison.aggregates[name][k]) for k in names]
         for name, runs in comparison.groups.items()
     ]
     improvement = [[x, y, _interval(value)] for (x, y), value in comparison.improvement.items()]
@@ -403,18 +416,11 @@ def summary_tables(comparison: Comparison) -> list[tuple[str, list[str], list[li
     return tables
 
 
-def _interval(value: Interval, digits: int = 3, runs: int = MIN_RUNS_FOR_INTERVALS) -> str:
+def _interval(value: Estimate, digits: int = 3) -> str:
     point, low, high = value
-    if runs < MIN_RUNS_FOR_INTERVALS:
+    if low is None or high is None:
         return f"{point:.{digits}f}"
     return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def _interval_json(value: Interval, runs: int) -> dict[str, float | None]:
-    point, low, high = value
-    if runs < MIN_RUNS_FOR_INTERVALS:
-        return {"point": point, "low": None, "high": None}
-    return {"point": point, "low": low, "high": high}
 
 
 def figures(comparison: Comparison) -> dict[str, bytes]:

@@ -83,12 +83,13 @@ def _png(figure) -> bytes:
 
 
 def aggregates_png(
-    aggregates: dict[str, dict[str, tuple[float, float, float]]],
+    aggregates: dict[str, dict[str, tuple[float, float | None, float | None]]],
     titles: dict[str, str],
     *,
     unit: str,
 ) -> bytes:
-    """A PNG of each aggregate (one panel each) per group: the point and its CI as a bar.
+    """A PNG of each aggregate (one panel each) per group: the point and its CI as a bar
+    (a point alone where the bounds are None).
 
     Args:
         aggregates: group -> aggregate -> (point, low, high).
@@ -105,7 +106,8 @@ def aggregates_png(
         for row, group in enumerate(groups):
             point, low, high = aggregates[group][name]
             color = colors[row % len(colors)]
-            panel.barh(row, high - low, left=low, height=0.6, color=color, alpha=0.5)
+            if low is not None and high is not None:
+                panel.barh(row, high - low, left=low, height=0.6, color=color, alpha=0.5)
             panel.plot([point, point], [row - 0.3, row + 0.3], color="black", linewidth=1.5)
         panel.set_yticks(
             range(len(groups)), groups if panel is panels[0][0] else [""] * len(groups)
@@ -119,13 +121,15 @@ def aggregates_png(
 def confidence_curves_png(
     curves: dict[str, dict[str, list[float]]], *, title: str, ylabel: str
 ) -> bytes:
-    """A PNG of each group's curve (``steps``, ``iqm``) with its band (``low``, ``high``)."""
+    """A PNG of each group's curve (``steps``, ``iqm``) with its band (``low``, ``high``)
+    where it has one."""
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
     for label, curve in curves.items():
         (line,) = axes.plot(curve["steps"], curve["iqm"], label=label)
-        axes.fill_between(
-            curve["steps"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2
-        )
+        if "low" in curve:
+            axes.fill_between(
+                curve["steps"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2
+            )
     axes.set_xlabel("agent steps (4 frames each)")
     axes.set_ylabel(ylabel)
     axes.set_title(title)

@@ -166,7 +166,12 @@ def test_single_runs_are_compared_game_by_game_with_welchs_interval(tmp_path):
 def test_groups_of_one_run_get_no_run_level_intervals_or_improvement(tmp_path):
     evaluated_run(tmp_path, "abn", [410.0, 380.0, 432.0])
     evaluated_run(tmp_path, "cnn", [250.0, 310.0, 120.0])
-    assert compare(group_runs(find_runs([tmp_path])), reps=200).improvement == {}
+    comparison = compare(group_runs(find_runs([tmp_path])), reps=200)
+    assert comparison.improvement == {}
+    point, low, high = comparison.aggregates["policy=abn"]["mean"]
+    assert point == pytest.approx((np.mean([410.0, 380.0, 432.0]) - RANDOM) / (HUMAN - RANDOM))
+    assert low is None and high is None
+    assert set(comparison.curves["policy=cnn"]) == {"steps", "iqm"}  # no band
     result = abnrl("compare", tmp_path, "--out", tmp_path / "out", "--reps", 200)
     assert "Probability of improvement" not in result.stdout
     abn_row = next(
@@ -177,6 +182,8 @@ def test_groups_of_one_run_get_no_run_level_intervals_or_improvement(tmp_path):
     mean = saved["groups"]["policy=abn"]["aggregates"]["mean"]
     assert mean["low"] is None and mean["high"] is None and mean["point"] > 0
     assert saved["probability_of_improvement"] == []
+    for png in ("aggregates.png", "curves.png"):
+        assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_overlapping_games_are_not_settled_and_seeds_are_not_compared_by_game(tmp_path):
