@@ -2,13 +2,13 @@
 
 Draws each run's mean training score (last 100 games) against agent steps into
 one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
-steps, and prints each run's score at its last step and at the steps both
-runs have reached.
+steps, and prints each run's score at its last step and at the steps all runs
+have reached. ``--abn`` takes one run or several (seeds of one design, labelled by seed).
 
     python benchmarks/learning_curves.py --abn runs/softmax8-motion-mi05 --stock runs/ship-stock \\
         --out docs/learning-curves.png
 
-The title and the ABN label come from the runs' configs (envs, seed, attention design,
+The title and the ABN labels come from the runs' configs (envs, seeds, attention design,
 the maps' loss weights).
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 from abnrl.media.plots import plot_learning_curves, read_curve
@@ -35,47 +36,66 @@ def score_at(progress: Path, steps: int) -> float:
     return next(score for at, score in reversed(list(rows)) if at <= steps)
 
 
-def abn_label(config: dict) -> str:
-    """E.g. "ABN-PPO (ours): softmax attention, 8 heads, map entropy 0.05"."""
-    design = config.get("attention", "abn-groupnorm")
-    parts = [f"{design} attention"]
-    if design == "softmax":
+def design(config: dict) -> str:
+    """E.g. "softmax attention, 8 heads, map entropy 0.05"."""
+    name = config.get("attention", "abn-groupnorm")
+    parts = [f"{name} attention"]
+    if name == "softmax":
         parts.append(f"{config['attention_heads']} heads")
     if config.get("attention_motion"):
         parts.append("motion channel")
     for term in ("entropy", "spread"):
         if config.get(f"map_{term}_coef"):
             parts.append(f"map {term} {config[f'map_{term}_coef']:g}")
-    return f"ABN-PPO (ours): {', '.join(parts)}"
+    return ", ".join(parts)
 
 
-def title(configs: list[dict]) -> str:
-    """The game, protocol, seeds and envs of the runs drawn."""
+def labels_and_title(abn_configs: list[dict], stock_config: dict) -> tuple[list[str], str]:
+    """The ABN runs' legend labels and the figure's title (game, protocol, seeds, envs).
+
+    Seeds of one design are labelled by seed alone and the design goes into the title;
+    runs of different designs are labelled by their design (and seed when several).
+    """
+    configs = [*abn_configs, stock_config]
     first = configs[0]
     seeds = sorted({c["seed"] for c in configs})
     envs = sorted({c["n_envs"] for c in configs})
-    return (
-        f"{first['game'].capitalize()}, {first['protocol']} protocol, seed "
-        f"{', '.join(map(str, seeds))} (RL Zoo PPO settings, {' / '.join(map(str, envs))} envs)"
+    seed_list = f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+    title = (
+        f"{first['game'].capitalize()}, {first['protocol']} protocol, {seed_list} "
+        f"(RL Zoo PPO settings, {' / '.join(map(str, envs))} envs)"
     )
+    designs = [design(config) for config in abn_configs]
+    seeds_of = [
+        f", seed {config['seed']}" if len(abn_configs) > 1 else "" for config in abn_configs
+    ]
+    if len(abn_configs) > 1 and len(set(designs)) == 1:
+        labels = [f"ABN-PPO (ours){seed}" for seed in seeds_of]
+        return labels, "\n".join([title, *textwrap.wrap(f"ABN-PPO: {designs[0]}", len(title))])
+    labels = [f"ABN-PPO (ours): {d}{seed}" for d, seed in zip(designs, seeds_of, strict=True)]
+    return labels, title
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--abn", type=Path, default=Path("runs/softmax8-motion-mi05"))
+    parser.add_argument("--abn", type=Path, nargs="+", default=[Path("runs/softmax8-motion-mi05")])
     parser.add_argument("--stock", type=Path, default=Path("runs/ship-stock"))
     parser.add_argument("--out", type=Path, default=Path("docs/learning-curves.png"))
     args = parser.parse_args()
-    abn, stock = RunDir(args.abn), RunDir(args.stock)
-    configs = [json.loads(run.config.read_text()) for run in (abn, stock)]
-    curves = {abn_label(configs[0]): abn.progress, "stock PPO (SB3 CnnPolicy)": stock.progress}
-    plot_learning_curves(curves, args.out, title=title(configs), anchors=ANCHORS)
+    abn = [RunDir(path) for path in args.abn]
+    stock = RunDir(args.stock)
+    labels, title = labels_and_title(
+        [json.loads(run.config.read_text()) for run in abn], json.loads(stock.config.read_text())
+    )
+    curves = {label: run.progress for label, run in zip(labels, abn, strict=True)}
+    curves["stock PPO (SB3 CnnPolicy)"] = stock.progress
+    plot_learning_curves(curves, args.out, title=title, anchors=ANCHORS)
     reached = min(int(read_curve(path)[0][-1]) for path in curves.values())
     for label, path in curves.items():
         steps, scores = read_curve(path)
         print(
             f"{label}: {scores[-1]:.1f} at {int(steps[-1]):,} steps; "
-            f"{score_at(path, reached):.1f} at {reached:,} (the steps both runs reached)"
+            f"{score_at(path, reached):.1f} at {reached:,} (the steps all runs reached)"
         )
     print(f"wrote {args.out}")
 
