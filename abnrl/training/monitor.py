@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
+from abnrl.training.clock import ActiveClock
 from abnrl.training.evaluation import EvalResult
 from vision.files import write_atomic
 
@@ -73,7 +73,7 @@ class TrainingMonitor(BaseCallback):
         best_score: the best evaluation mean of the run so far.
         show_progress: draw a progress bar.
         trained_s: seconds the run trained before this session (the logs' ``time_s``
-            counts on from it).
+            counts on from it, leaving out the time the process spent stopped).
     """
 
     def __init__(
@@ -110,7 +110,8 @@ class TrainingMonitor(BaseCallback):
         """Evaluations run so far in this session (callbacks after this one watch it)."""
 
     def _on_training_start(self) -> None:
-        self.started = self.last_time = time.time()
+        self.clock = ActiveClock().start()
+        self.last_time = 0.0
         self.last_steps = self.rollout_start_steps = self.num_timesteps
         # Multiples of the intervals, so that a run resumed often still evaluates.
         self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_every)
@@ -136,7 +137,7 @@ class TrainingMonitor(BaseCallback):
         # The update on the last rollout is done: only here is the model whole (every step
         # it counts trained on), so checkpoints, evaluations and stops happen here.
         self.rollout_start_steps = self.num_timesteps
-        if self.time_limit_s is not None and time.time() - self.started > self.time_limit_s:
+        if self.time_limit_s is not None and self.clock.elapsed() > self.time_limit_s:
             self.stop_requested = self.stop_requested or "time limit"
         if self.stop_at is not None and self.num_timesteps >= self.stop_at:
             self.stop_requested = self.stop_requested or "step limit"
@@ -155,7 +156,7 @@ class TrainingMonitor(BaseCallback):
         return False
 
     def _on_rollout_end(self) -> None:
-        now = time.time()
+        now = self.clock.elapsed()
         steps_per_s = (self.num_timesteps - self.last_steps) / max(now - self.last_time, 1e-9)
         self.last_time, self.last_steps = now, self.num_timesteps
         games = list(self.model.ep_info_buffer or ())
@@ -163,7 +164,7 @@ class TrainingMonitor(BaseCallback):
         train = self.model.logger.name_to_value
         row = {
             "step": self.num_timesteps,
-            "time_s": self._run_time_s(now),
+            "time_s": round(self.trained_s + now, 1),
             "steps_per_s": round(steps_per_s, 1),
             "games": len(games),
             "score_mean": np.mean(scores) if scores else "",
@@ -175,9 +176,6 @@ class TrainingMonitor(BaseCallback):
         append_row(self.progress_csv, PROGRESS_COLUMNS, row)
         score = f"{np.mean(scores):.1f}" if scores else "-"
         self.bar.set_postfix_str(f"{steps_per_s:.0f} steps/s, score {score}")
-
-    def _run_time_s(self, now: float) -> float:
-        return round(self.trained_s + now - self.started, 1)
 
     def _evaluate_if_due(self) -> None:
         if self.evaluate is not None and self.num_timesteps >= self.next_eval:
@@ -191,7 +189,11 @@ class TrainingMonitor(BaseCallback):
         append_row(
             self.evaluations_csv,
             EVAL_COLUMNS,
-            {"step": self.num_timesteps, "time_s": self._run_time_s(time.time()), **summary},
+            {
+                "step": self.num_timesteps,
+                "time_s": round(self.trained_s + self.clock.elapsed(), 1),
+                **summary,
+            },
         )
         self.logger.record("eval/mean_score", summary["mean"])
         self.logger.record("eval/std_score", summary["std"])
@@ -207,6 +209,7 @@ class TrainingMonitor(BaseCallback):
         if self.stop_requested is None:  # learn() ran to its end, after an update
             self._evaluate_if_due()
         self.bar.close()
+        self.clock.stop()
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
 

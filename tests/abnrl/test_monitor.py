@@ -7,6 +7,7 @@ from collections import deque
 import pytest
 from stable_baselines3.common.logger import Logger
 
+from abnrl.training.clock import ActiveClock
 from abnrl.training.monitor import TrainingMonitor, logged_time_s, next_multiple
 
 
@@ -126,8 +127,9 @@ def test_stop_at_ends_at_the_first_rollout_start_past_it(make_monitor):
 
 
 def test_a_time_limit_stops_before_the_next_rollout(make_monitor, monkeypatch):
-    clock = iter(range(0, 10_000, 50))  # 50 s pass between the monitor's looks at the clock
-    monkeypatch.setattr("abnrl.training.monitor.time.time", lambda: next(clock))
+    times = iter(range(0, 10_000, 50))  # 50 s pass between the monitor's looks at the clock
+    clock = ActiveClock(now=lambda: next(times), tick_s=3600, stall_s=float("inf"))
+    monkeypatch.setattr("abnrl.training.monitor.ActiveClock", lambda: clock)
     learner = Learner()
     monitor = make_monitor(time_limit_s=120)
     learner.learn(64, monitor)
