@@ -164,7 +164,7 @@ class TrainingMonitor(BaseCallback):
         train = self.model.logger.name_to_value
         row = {
             "step": self.num_timesteps,
-            "time_s": round(self.trained_s + now, 1),
+            "time_s": self._run_time_s(now),
             "steps_per_s": round(steps_per_s, 1),
             "games": len(games),
             "score_mean": np.mean(scores) if scores else "",
@@ -176,6 +176,10 @@ class TrainingMonitor(BaseCallback):
         append_row(self.progress_csv, PROGRESS_COLUMNS, row)
         score = f"{np.mean(scores):.1f}" if scores else "-"
         self.bar.set_postfix_str(f"{steps_per_s:.0f} steps/s, score {score}")
+
+    def _run_time_s(self, elapsed: float) -> float:
+        """The run's training time: earlier sessions' and ``elapsed`` of this one."""
+        return round(self.trained_s + elapsed, 1)
 
     def _evaluate_if_due(self) -> None:
         if self.evaluate is not None and self.num_timesteps >= self.next_eval:
@@ -191,7 +195,7 @@ class TrainingMonitor(BaseCallback):
             EVAL_COLUMNS,
             {
                 "step": self.num_timesteps,
-                "time_s": round(self.trained_s + self.clock.elapsed(), 1),
+                "time_s": self._run_time_s(self.clock.elapsed()),
                 **summary,
             },
         )
