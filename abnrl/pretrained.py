@@ -62,7 +62,7 @@ def slim_checkpoint(source: Path, target: Path) -> None:
     write_atomic(target, write, suffix=".zip")
 
 
-RUN_RECORDS = ("config.json", "progress.csv", "evaluations.csv", "segments.csv")
+RUN_RECORDS = ("config.json", "progress.csv", "evaluations.csv", "segments.csv", "branches.json")
 
 
 def slim_run_dir(source: Path, target: Path) -> None:

@@ -1,6 +1,7 @@
 """A branch of a softmax run: a copy that resumes from its latest checkpoint with a change.
 
-The copy keeps the run's logs and config and holds the run's latest checkpoint (same
+The copy keeps the run's logs and config, records the change and its step in
+``branches.json``, and holds the run's latest checkpoint (same
 step, schedules, optimizer and RNG states) with the changes asked for:
 
 - ``--motion``: ``agents.grafting.graft_motion_channel``, the motion channel with zero
@@ -55,9 +56,13 @@ def main() -> None:
     for name, value in coefs.items():
         setattr(model, name, value)
     changes.update(coefs)
+    branches = json.loads(source.branches.read_text()) if source.branches.is_file() else []
     shutil.copytree(source.root, copy.root, ignore=shutil.ignore_patterns("checkpoints", "videos"))
     config = json.loads(copy.config.read_text())
     write_json_atomic(copy.config, {**config, **changes})
+    changes.pop("run_dir")
+    branch = {"step": model.num_timesteps, "from": str(source.root), "changes": changes}
+    write_json_atomic(copy.branches, [*branches, branch])
     copy.latest.parent.mkdir()
     set_rng_state(meta["rng"])  # the checkpoint keeps the run's own RNG states
     save_checkpoint(model, copy.latest, game=meta["game"], protocol=meta["protocol"])

@@ -9,7 +9,7 @@ have reached. ``--abn`` takes one run or several (seeds of one design, labelled 
         --out docs/learning-curves.png
 
 The title and the ABN labels come from the runs' configs (envs, seeds, attention design,
-the maps' loss weights).
+the maps' loss weights) and branch points (the step a branch's change took effect at).
 """
 
 from __future__ import annotations
@@ -37,16 +37,27 @@ def score_at(progress: Path, steps: int) -> float:
 
 
 def design(config: dict) -> str:
-    """E.g. "softmax attention, 8 heads, map entropy 0.05"."""
+    """E.g. "softmax attention, 8 heads, map entropy 0.05 from 4.0M steps".
+
+    A change made at a branch point (``config["branches"]``, see ``RunDir.branches``)
+    names the step it took effect at.
+    """
+    since = {
+        name: branch["step"] for branch in config.get("branches", []) for name in branch["changes"]
+    }
+
+    def part(text: str, name: str) -> str:
+        return f"{text} from {since[name] / 1e6:.1f}M steps" if name in since else text
+
     name = config.get("attention", "abn-groupnorm")
     parts = [f"{name} attention"]
     if name == "softmax":
         parts.append(f"{config['attention_heads']} heads")
     if config.get("attention_motion"):
-        parts.append("motion channel")
+        parts.append(part("motion channel", "attention_motion"))
     for term in ("entropy", "spread"):
-        if config.get(f"map_{term}_coef"):
-            parts.append(f"map {term} {config[f'map_{term}_coef']:g}")
+        if value := config.get(f"map_{term}_coef"):
+            parts.append(part(f"map {term} {value:g}", f"map_{term}_coef"))
     return ", ".join(parts)
 
 
@@ -76,6 +87,12 @@ def labels_and_title(abn_configs: list[dict], stock_config: dict) -> tuple[list[
     return labels, title
 
 
+def described(run: RunDir) -> dict:
+    """The run's config, with its branch points under ``"branches"``."""
+    branches = json.loads(run.branches.read_text()) if run.branches.is_file() else []
+    return {**json.loads(run.config.read_text()), "branches": branches}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--abn", type=Path, nargs="+", default=[Path("runs/softmax8-motion-mi05")])
@@ -85,7 +102,7 @@ def main() -> None:
     abn = [RunDir(path) for path in args.abn]
     stock = RunDir(args.stock)
     labels, title = labels_and_title(
-        [json.loads(run.config.read_text()) for run in abn], json.loads(stock.config.read_text())
+        [described(run) for run in abn], json.loads(stock.config.read_text())
     )
     curves = {label: run.progress for label, run in zip(labels, abn, strict=True)}
     curves["stock PPO (SB3 CnnPolicy)"] = stock.progress

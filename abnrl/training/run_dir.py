@@ -50,6 +50,12 @@ class RunDir:
         return self.root / "segments.csv"
 
     @property
+    def branches(self) -> Path:
+        """The changes made at branch points (``benchmarks/branch_run.py``), JSON: a list of
+        ``{"step", "from", "changes"}``; absent for a run never branched."""
+        return self.root / "branches.json"
+
+    @property
     def tensorboard(self) -> Path:
         return self.root / "tensorboard"
 

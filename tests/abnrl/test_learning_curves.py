@@ -35,3 +35,15 @@ def test_runs_of_different_designs_keep_their_designs_and_seeds():
         "ABN-PPO (ours): softmax attention, 8 heads, motion channel, seed 1",
     ]
     assert "\n" not in title
+
+
+def test_a_change_made_at_a_branch_point_names_its_step():
+    branched = {**SOFTMAX, "seed": 0, "map_spread_coef": 0.05, "branches": [
+        {"step": 4_000_768, "from": "runs/s0",
+         "changes": {"map_entropy_coef": 0.05, "map_spread_coef": 0.05}},
+    ]}  # fmt: skip
+    labels, _ = labels_and_title([branched], STOCK)
+    assert labels == [
+        "ABN-PPO (ours): softmax attention, 8 heads, motion channel, "
+        "map entropy 0.05 from 4.0M steps, map spread 0.05 from 4.0M steps"
+    ]
