@@ -56,13 +56,12 @@ def main() -> None:
     for name, value in coefs.items():
         setattr(model, name, value)
     changes.update(coefs)
-    branches = json.loads(source.branches.read_text()) if source.branches.is_file() else []
     shutil.copytree(source.root, copy.root, ignore=shutil.ignore_patterns("checkpoints", "videos"))
     config = json.loads(copy.config.read_text())
     write_json_atomic(copy.config, {**config, **changes})
     changes.pop("run_dir")
     branch = {"step": model.num_timesteps, "from": str(source.root), "changes": changes}
-    write_json_atomic(copy.branches, [*branches, branch])
+    write_json_atomic(copy.branches, [*source.read_branches(), branch])
     copy.latest.parent.mkdir()
     set_rng_state(meta["rng"])  # the checkpoint keeps the run's own RNG states
     save_checkpoint(model, copy.latest, game=meta["game"], protocol=meta["protocol"])

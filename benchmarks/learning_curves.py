@@ -89,8 +89,7 @@ def labels_and_title(abn_configs: list[dict], stock_config: dict) -> tuple[list[
 
 def described(run: RunDir) -> dict:
     """The run's config, with its branch points under ``"branches"``."""
-    branches = json.loads(run.branches.read_text()) if run.branches.is_file() else []
-    return {**json.loads(run.config.read_text()), "branches": branches}
+    return {**json.loads(run.config.read_text()), "branches": run.read_branches()}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +55,10 @@ class RunDir:
         """The changes made at branch points (``benchmarks/branch_run.py``), JSON: a list of
         ``{"step", "from", "changes"}``; absent for a run never branched."""
         return self.root / "branches.json"
+
+    def read_branches(self) -> list[dict]:
+        """The run's branch points, oldest first; none for a run never branched."""
+        return json.loads(self.branches.read_text()) if self.branches.is_file() else []
 
     @property
     def tensorboard(self) -> Path:
