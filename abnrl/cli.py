@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import re
@@ -103,6 +104,7 @@ def parse_flags(config: type, args: list[str], prog: str, default: object = None
     """
     import tyro  # here, not above: SIGTERM is caught before the slow imports (see main)
 
+    _join_wrapped_help_lines()
     printed = io.StringIO()
     try:
         with contextlib.redirect_stderr(printed):
@@ -112,6 +114,26 @@ def parse_flags(config: type, args: list[str], prog: str, default: object = None
             raise
         reason = _first_paragraph(printed.getvalue()) or f"see {prog} --help"
         raise UserError(f"{_plain_choice_error(reason).rstrip('.')}.") from None
+
+
+def _join_wrapped_help_lines() -> None:
+    """Have tyro print each flag's docstring as one paragraph, as written.
+
+    tyro keeps a docstring's line break before each line that does not start with a letter
+    and dedents only afterwards, so the indented continuation lines of a config field's
+    docstring kept their breaks and ``--help`` split sentences mid-line. Dedenting first
+    (``inspect.cleandoc``) leaves tyro's rule for what it means: lists and blank lines.
+    """
+    from tyro import _strings
+
+    join = _strings.remove_single_line_breaks
+    if join.__name__ == "dedent_then_join":
+        return  # done before (a second command in one process, as in tests)
+
+    def dedent_then_join(helptext: str) -> str:
+        return join(inspect.cleandoc(helptext))
+
+    _strings.remove_single_line_breaks = dedent_then_join
 
 
 _INVALID_CHOICE = re.compile(

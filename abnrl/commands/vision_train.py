@@ -79,8 +79,10 @@ class VisionTrainConfig(TrainConfig):
     Run it under ``torchrun --nproc_per_node N`` for DistributedDataParallel.
 
     Attributes:
-        preset: start from a recipe of the ABN paper, e.g. ``cifar100-resnet110-abn``
-            (see ``PRESETS``); the flags given with it override the recipe.
+        preset: start from a recipe of the ABN paper: DATASET-MODEL or DATASET-MODEL-abn,
+            with DATASET cifar10 or cifar100 and MODEL resnet110, densenet-bc100-12,
+            wrn28-10 or resnext29-8x64d, or imagenet-resnet50(-abn); the flags given with
+            it override the recipe.
     """
 
     preset: str | None = None

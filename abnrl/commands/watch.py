@@ -27,9 +27,9 @@ class WatchConfig:
     pretrained: bool = False
     """Watch the ABN-PPO Breakout agent that ships with abnrl."""
     explainer: ExplainerName = "abn"
-    """Heat map: abn (the agent's own attention map, any design, heads averaged), heads
-    (a marker where each head looks), gradcam, guided-gradcam, smoothgrad, perturbation,
-    or none."""
+    """Heat map: abn (the agent's own attention map, any design, heads averaged),
+    heads (a marker where each head looks), gradcam, guided-gradcam, smoothgrad,
+    perturbation, or none."""
     side_by_side: ExplainerName | None = None
     """A second explainer shown next to the first, e.g. gradcam."""
     episodes: int = 1

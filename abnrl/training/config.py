@@ -63,17 +63,17 @@ class TrainConfig:
     attention: AttentionName = DEFAULT_ATTENTION
     """Attention design (ABN only): softmax (spatial-softmax heads that pool the features:
     the policy sees only what they weight), abn (Fukui et al.'s branch, 3x3 map conv),
-    abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or mask
-    (Mask-Attention A3C's sigmoid masks)."""
+    abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or
+    mask (Mask-Attention A3C's sigmoid masks)."""
     map_size: int | None = None
     """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
     attention_heads: int = DEFAULT_HEADS
     """Attention heads of the softmax design, each with its own map."""
     attention_motion: bool = DEFAULT_MOTION
-    """The softmax heads also score and pool the change between the last two frames
-    (the largest in each map cell), so that a head can select what moves; the other
-    designs ignore it."""
+    """The softmax heads also score and pool the change between the last two
+    frames (the largest in each map cell), so that a head can select what moves; the
+    other designs ignore it."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
