@@ -1,8 +1,8 @@
 """A branch of a softmax run: a copy that resumes from its latest checkpoint with a change.
 
 The copy keeps the run's logs and config, records the change and its step in
-``branches.json``, and holds the run's latest checkpoint (same
-step, schedules, optimizer and RNG states) with the changes asked for:
+``branches.json``, and holds the run's latest checkpoint (same step, schedules, optimizer
+and RNG states) with the changes asked for:
 
 - ``--motion``: ``agents.grafting.graft_motion_channel``, the motion channel with zero
   weights (the same policy at the branch point; training then moves them);
@@ -49,7 +49,7 @@ def main() -> None:
     model, meta = load_checkpoint(source.latest, device="cpu")
     if not isinstance(model, AttentionBranchTraining):
         raise SystemExit(f"{source.latest} is not an ABN agent.")
-    changes: dict = {"run_dir": str(copy.root)}
+    changes: dict = {}
     if args.motion:
         graft_motion_channel(model)
         changes["attention_motion"] = True
@@ -58,8 +58,7 @@ def main() -> None:
     changes.update(coefs)
     shutil.copytree(source.root, copy.root, ignore=shutil.ignore_patterns("checkpoints", "videos"))
     config = json.loads(copy.config.read_text())
-    write_json_atomic(copy.config, {**config, **changes})
-    changes.pop("run_dir")
+    write_json_atomic(copy.config, {**config, **changes, "run_dir": str(copy.root)})
     branch = {"step": model.num_timesteps, "from": str(source.root), "changes": changes}
     write_json_atomic(copy.branches, [*source.read_branches(), branch])
     copy.latest.parent.mkdir()
