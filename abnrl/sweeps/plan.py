@@ -47,8 +47,9 @@ class Trial:
 
     def resume_config(self, sweep_dir: Path, threads: int) -> TrainConfig:
         """The config that continues this trial from its checkpoint. A resumed run takes
-        only ``RESUME_OVERRIDES`` from its flags, and forgets ``--stop-at``: the grid's
-        values of those are given again so that a retry ends where the first try would."""
+        only ``RESUME_OVERRIDES`` from its flags, and forgets ``--stop-at`` and
+        ``--time-limit-min``: the grid's values of those are given again so that a retry
+        ends where the first try would."""
         first = self.train_config(sweep_dir, threads)
         given = {name: getattr(first, name) for name in RESUME_OVERRIDES}
         return replace(TrainConfig(**given), resume=first.run_dir)

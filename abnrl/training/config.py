@@ -233,7 +233,9 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
             "only the softmax design has a motion channel."
         )
     config.run_dir = run_dir
+    # Limits of the session that wrote the config; only this resume's own flags set them.
     config.stop_at = None
+    config.time_limit_min = None
     for name in RESUME_OVERRIDES:
         value = getattr(overrides, name)
         if value is not None:  # given (progress, a display choice, always is)
