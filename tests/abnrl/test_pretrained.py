@@ -20,6 +20,7 @@ def test_the_shipped_agent_is_the_one_its_model_card_describes():
     assert (model.map_entropy_coef, model.map_spread_coef) == (0.05, 0.05)
     card = (pretrained_checkpoint().parent / MODEL_CARD).read_text()
     assert f"| agent steps | {model.num_timesteps:,} " in card
+    assert f"| seed | {model.seed} |" in card
 
 
 def test_the_shipped_agents_heads_are_distributions_that_its_actions_depend_on():
