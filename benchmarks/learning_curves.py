@@ -4,9 +4,11 @@ Draws each run's mean training score (last 100 games) against agent steps into
 one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
 steps, and prints each run's score at its last step and at the steps all runs
 have reached. ``--abn`` takes one run or several (seeds of one design, labelled by seed).
+Without arguments it draws ``docs/learning-curves.png`` from the landed copies of the
+three seeds of the shipped design and of stock PPO in ``benchmarks/long-runs/``:
 
-    python benchmarks/learning_curves.py --abn runs/softmax8-motion-mi05 --stock runs/ship-stock \\
-        --out docs/learning-curves.png
+    python benchmarks/learning_curves.py
+    python benchmarks/learning_curves.py --abn runs/abn-s0 runs/abn-s1 --stock runs/cnn --out c.png
 
 The title and the ABN labels come from the runs' configs (envs, seeds, attention design,
 the maps' loss weights) and branch points (the step a branch's change took effect at).
@@ -23,6 +25,9 @@ from abnrl.media.plots import plot_learning_curves, read_curve
 from abnrl.training.run_dir import RunDir
 
 ANCHORS = {"RL Zoo PPO": (10_000_000, 398), "CleanRL PPO": (10_000_000, 415)}
+# The landed copies of the long runs (seeds 0, 1, 2 of the shipped design).
+LONG_RUNS = Path(__file__).resolve().parent / "long-runs"
+SEEDS = ("softmax8-motion-mi05", "softmax8-motion-s1-mi05", "softmax8-motion-s2-mi05")
 """Published PPO scores on Breakout after 10M agent steps."""
 
 
@@ -94,9 +99,11 @@ def described(run: RunDir) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--abn", type=Path, nargs="+", default=[Path("runs/softmax8-motion-mi05")])
-    parser.add_argument("--stock", type=Path, default=Path("runs/ship-stock"))
-    parser.add_argument("--out", type=Path, default=Path("docs/learning-curves.png"))
+    parser.add_argument("--abn", type=Path, nargs="+", default=[LONG_RUNS / name for name in SEEDS])
+    parser.add_argument("--stock", type=Path, default=LONG_RUNS / "ship-stock")
+    parser.add_argument(
+        "--out", type=Path, default=LONG_RUNS.parent.parent / "docs/learning-curves.png"
+    )
     args = parser.parse_args()
     abn = [RunDir(path) for path in args.abn]
     stock = RunDir(args.stock)
