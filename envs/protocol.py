@@ -5,7 +5,8 @@ follows the same rules (Mnih et al., 2015):
 
 * every finished game (all lives) reports its true, unclipped score, its
   length in agent steps and the seconds since the wrapper started as
-  ``info["episode"] = {"r", "l", "t"}`` (SB3's Monitor form);
+  ``info["episode"] = {"r", "l", "t"}`` (SB3's Monitor form), and the game's score
+  at each life it lost before its last as ``info["episode"]["lives_lost_at"]``;
 * when training, a lost life ends the learning episode (the game itself goes
   on; the next transition starts from the same observation) and rewards are
   clipped to their sign;
@@ -45,6 +46,7 @@ class ProtocolVecEnv(VecEnvWrapper):
         self._scores = np.zeros(self.num_envs, dtype=np.float64)
         self._lengths = np.zeros(self.num_envs, dtype=np.int64)
         self._lives = np.full(self.num_envs, _UNKNOWN_LIVES, dtype=np.int64)
+        self._lives_lost_at: list[list[float]] = [[] for _ in range(self.num_envs)]
         self._t_start = time.time()
 
     def reset(self) -> VecEnvObs:
@@ -52,6 +54,7 @@ class ProtocolVecEnv(VecEnvWrapper):
         self._scores[:] = 0.0
         self._lengths[:] = 0
         self._lives[:] = _UNKNOWN_LIVES
+        self._lives_lost_at = [[] for _ in range(self.num_envs)]
         return obs
 
     def step_wait(self) -> VecEnvStepReturn:
@@ -63,14 +66,18 @@ class ProtocolVecEnv(VecEnvWrapper):
         # The last life reaches 0 a few frames before the game reports its end: not a loss.
         life_lost = (lives < self._lives) & (lives > 0) & ~game_over
         self._lives = np.where(game_over, _UNKNOWN_LIVES, lives)
+        for i in np.flatnonzero(life_lost):
+            self._lives_lost_at[i].append(float(self._scores[i]))
         for i in np.flatnonzero(game_over):
             infos[i]["episode"] = {
                 "r": float(self._scores[i]),
                 "l": int(self._lengths[i]),
                 "t": round(time.time() - self._t_start, 6),
+                "lives_lost_at": self._lives_lost_at[i],
             }
             self._scores[i] = 0.0
             self._lengths[i] = 0
+            self._lives_lost_at[i] = []
         if not self.training:
             return obs, rewards, game_over, infos
         for i in np.flatnonzero(life_lost):

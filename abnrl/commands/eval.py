@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tyro.conf import Positional
 
 from abnrl.errors import UserError
@@ -84,6 +85,13 @@ def run(config: EvalConfig) -> int:
         f"{summary['median']:.1f} | {summary['min']:.0f} | {summary['max']:.0f} | "
         f"{summary['length_mean']:.0f} |"
     )
+    lost_at = [score for game in result.lives_lost_at for score in game]
+    if lost_at:
+        q1, median, q3 = np.percentile(lost_at, [25, 50, 75])
+        print(
+            f"lives lost before the last: {len(lost_at)}, at a game score of {median:.0f} "
+            f"(median; quartiles {q1:.0f} - {q3:.0f})"
+        )
     try:
         write_json_atomic(
             out,

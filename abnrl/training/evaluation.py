@@ -20,6 +20,8 @@ class EvalResult:
     scores: list[float]
     lengths: list[int]
     """Game lengths in agent steps (4 frames each)."""
+    lives_lost_at: list[list[float]]
+    """Each game's score when it lost each life but its last (where its play breaks down)."""
     game: str
     protocol: str
     deterministic: bool
@@ -75,6 +77,7 @@ def evaluate(
     obs = venv.reset()
     scores: list[float] = []
     lengths: list[int] = []
+    lives_lost_at: list[list[float]] = []
     played = np.zeros(n_envs, dtype=int)
     rng = np.random.default_rng(seed)
     device = getattr(model, "device", torch.device("cpu"))
@@ -92,5 +95,6 @@ def evaluate(
                     played[i] += 1
                     scores.append(info["episode"]["r"])
                     lengths.append(info["episode"]["l"])
+                    lives_lost_at.append(info["episode"]["lives_lost_at"])
     venv.close()
-    return EvalResult(scores, lengths, game, protocol, deterministic)
+    return EvalResult(scores, lengths, lives_lost_at, game, protocol, deterministic)

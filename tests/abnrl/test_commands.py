@@ -39,6 +39,11 @@ def test_eval_prints_a_table_and_writes_json(trained_run, tmp_path):
     scores = json.loads(out.read_text())["scores"]
     # standard error from the sample standard deviation: |a - b| / 2 for two games
     assert summary["se"] == pytest.approx(abs(scores[0] - scores[1]) / 2)
+    # Breakout's five lives: four lost before the last, at scores that only rise
+    lives_lost_at = json.loads(out.read_text())["lives_lost_at"]
+    for game_score, lost_at in zip(scores, lives_lost_at, strict=True):
+        assert len(lost_at) == 4 and lost_at == sorted(lost_at) and lost_at[-1] <= game_score
+    assert "lives lost before the last: 8, at a game score of" in result.stdout
 
 
 def test_watch_writes_a_playable_mp4(trained_run, tmp_path):

@@ -96,6 +96,7 @@ def test_training_rules_keep_true_scores(backend):
     train.reset(), evaluate.reset()
     rng = np.random.default_rng(2)
     train_dones = raw_total = 0
+    scores_at_life_loss = []
     for _ in range(2000):
         action = rng.integers(0, 4, 1)
         _, clipped, done_train, info_train = train.step(action)
@@ -105,10 +106,12 @@ def test_training_rules_keep_true_scores(backend):
         train_dones += int(done_train[0])
         if done_train[0] and not done_eval[0]:
             assert "terminal_observation" in info_train[0] and "episode" not in info_train[0]
+            scores_at_life_loss.append(raw_total)
         if done_eval[0]:
             assert done_train[0]
             assert info_eval[0]["episode"]["r"] == raw_total == info_train[0]["episode"]["r"]
             assert info_eval[0]["episode"]["l"] == info_train[0]["episode"]["l"]
+            assert info_eval[0]["episode"]["lives_lost_at"] == scores_at_life_loss
             break
     else:
         pytest.fail("no game ended in 2000 random steps")
