@@ -123,10 +123,15 @@ def _join_wrapped_help_lines() -> None:
     and dedents only afterwards, so the indented continuation lines of a config field's
     docstring kept their breaks and ``--help`` split sentences mid-line. Dedenting first
     (``inspect.cleandoc``) leaves tyro's rule for what it means: lists and blank lines.
+    The function is tyro's private one: should a tyro release rename it, help keeps
+    tyro's own line breaks rather than the command failing.
     """
-    from tyro import _strings
+    try:
+        from tyro import _strings
 
-    join = _strings.remove_single_line_breaks
+        join = _strings.remove_single_line_breaks
+    except (ImportError, AttributeError):
+        return
     if join.__name__ == "dedent_then_join":
         return  # done before (a second command in one process, as in tests)
 

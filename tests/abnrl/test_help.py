@@ -1,6 +1,9 @@
 """``abnrl COMMAND --help``: each flag's help is one paragraph, as its docstring reads."""
 
+import sys
+
 import pytest
+import tyro
 
 from abnrl.cli import COMMANDS, GROUPS
 from tests.abnrl.cli import abnrl
@@ -41,3 +44,13 @@ def test_each_flag_help_is_one_paragraph(command, monkeypatch):
     assert len(helps) > 2, "the help screen lists the command's flags"
     broken = {flag: lines for flag, lines in helps.items() if len(lines) > 1}
     assert not broken, f"help split over several lines: {broken}"
+
+
+def test_help_prints_when_tyro_lacks_the_patched_function(monkeypatch):
+    # The one-paragraph help relies on a private tyro function; a tyro release without
+    # it must cost only the line breaks, not the command.
+    monkeypatch.delattr(tyro, "_strings")
+    monkeypatch.setitem(sys.modules, "tyro._strings", None)  # import fails
+    result = abnrl("watch", "--help")
+    assert result.returncode == 0
+    assert "--explainer" in result.stdout
