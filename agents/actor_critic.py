@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,7 @@ from agents.attention import (
     SpatialSoftmaxAttention,
 )
 from agents.backbones import BACKBONES, MAP_SIZES, Backbone
+from vision.explain.registration import analytic_registration
 
 
 class ABNPolicyOutput(NamedTuple):
@@ -50,12 +51,43 @@ def build_attention(
     raise ValueError(f"Unknown attention {name!r}; choose one of {', '.join(ATTENTIONS)}.")
 
 
-def motion_channel(observations: Tensor, size: int) -> Tensor:
+MotionPooling = Literal["receptive-field", "even"]
+MOTION_POOLINGS: tuple[str, ...] = get_args(MotionPooling)
+DEFAULT_MOTION_POOLING: MotionPooling = "receptive-field"
+"""How new agents pool the motion channel; agents saved before the option pooled ``even``."""
+
+
+class MotionWindows(NamedTuple):
+    """The input window of each cell of the map: a max-pool's kernel, stride and padding."""
+
+    kernel: int
+    stride: int
+    padding: int
+
+
+def receptive_field_windows(stem: nn.Module, size: int = 84) -> MotionWindows | None:
+    """The windows that the cells of ``stem``'s output see in a (size, size) input; None
+    where the stem is not a plain chain of convolutions (its windows are not one box)."""
+    registration = analytic_registration(stem, stem, torch.zeros(1, 4, size, size), graph=False)
+    if registration is None or registration.extent is None:
+        return None
+    kernel, stride = registration.extent[0], registration.stride[0]
+    padding = (kernel - 1) / 2 - registration.offset[0]
+    if not all(float(v).is_integer() for v in (kernel, stride, padding)) or padding < 0:
+        return None
+    return MotionWindows(int(kernel), int(stride), int(padding))
+
+
+def motion_channel(observations: Tensor, size: int, windows: MotionWindows | None = None) -> Tensor:
     """(B, 1, size, size) in [0, 1]: the largest change of a pixel between the stack's last
-    two frames within each cell of the map. Max-pooled rather than averaged, so that the
-    2-pixel ball moving through a 9x9 cell still lights the cell up."""
+    two frames within each cell's window: its receptive field (``windows``) or, when None,
+    its tile of an even ``size`` x ``size`` partition. Max-pooled rather than averaged, so
+    that the 2-pixel ball moving through a cell still lights the cell up."""
     last, previous = observations[:, -1:].float(), observations[:, -2:-1].float()
-    return F.adaptive_max_pool2d((last - previous).abs() / 255.0, size)
+    change = (last - previous).abs() / 255.0
+    if windows is None:
+        return F.adaptive_max_pool2d(change, size)
+    return F.max_pool2d(change, windows.kernel, windows.stride, windows.padding)
 
 
 class ABNActorCritic(nn.Module):
@@ -74,6 +106,10 @@ class ABNActorCritic(nn.Module):
         groups: GroupNorm groups in an ABN branch.
         motion: append ``motion_channel`` to the features the ``softmax`` heads score and
             pool, so that a head can select what moves.
+        motion_pooling: ``receptive-field``: each cell's motion is the largest change in
+            the input window its features see (conv2's 20x20 windows, stride 8, for the
+            9x9 Nature map); ``even``: in its tile of an even partition of the frame, as
+            agents saved before the option (the two disagree near the edges).
 
     Inputs are uint8 or float observations (B, 4, 84, 84) in [0, 255]; the network
     scales them by 1/255 itself.
@@ -89,6 +125,7 @@ class ABNActorCritic(nn.Module):
         heads: int = 4,
         groups: int = 8,
         motion: bool = False,
+        motion_pooling: str = DEFAULT_MOTION_POOLING,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
@@ -97,11 +134,20 @@ class ABNActorCritic(nn.Module):
             )
         if motion and attention != "softmax":
             raise ValueError(f"The motion channel is an option of softmax, not of {attention}.")
+        if motion_pooling not in MOTION_POOLINGS:
+            raise ValueError(
+                f"Unknown motion pooling {motion_pooling!r}; choose one of "
+                f"{', '.join(MOTION_POOLINGS)}."
+            )
         parts = BACKBONES[backbone](map_size or MAP_SIZES[backbone][0])
         self.n_actions = n_actions
         self.map_size = parts.map_size
         self.motion = motion
         self.stem = parts.stem
+        # Stems that are no plain chain (IMPALA's residual stages) pool evenly.
+        self.motion_windows = (
+            receptive_field_windows(parts.stem) if motion_pooling == "receptive-field" else None
+        )
         design_parts = parts._replace(channels=parts.channels + 1) if motion else parts
         self.attention: AttentionDesign = build_attention(
             attention, design_parts, n_actions, heads=heads, groups=groups
@@ -118,7 +164,8 @@ class ABNActorCritic(nn.Module):
             observations = observations.contiguous(memory_format=torch.channels_last)
         features = self.stem(observations.float() / 255.0)  # (B, C, h, w)
         if self.motion:
-            features = torch.cat([features, motion_channel(observations, self.map_size)], dim=1)
+            motion = motion_channel(observations, self.map_size, self.motion_windows)
+            features = torch.cat([features, motion], dim=1)
         out = self.attention(features, edit_maps)
         logits = out.branch_logits
         return ABNPolicyOutput(

@@ -18,7 +18,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
-from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
+from agents.actor_critic import DEFAULT_MOTION_POOLING, ABNActorCritic, ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, default_motion
 
 # Observations the backbones read: 4 stacked frames of 84x84 pixels, channels first.
@@ -41,6 +41,7 @@ class ABNPolicy(ActorCriticPolicy):
         groups: GroupNorm groups in an ABN attention branch.
         motion: the ``softmax`` heads also see the change between the last two frames
             (``agents.actor_critic.motion_channel``); None: ``agents.attention.default_motion``.
+        motion_pooling: ``receptive-field`` or ``even`` (``ABNActorCritic``).
         **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
             ``optimizer_kwargs``); the network scales images itself, so
             ``normalize_images`` is always False.
@@ -58,6 +59,7 @@ class ABNPolicy(ActorCriticPolicy):
         heads: int = DEFAULT_HEADS,
         groups: int = 8,
         motion: bool | None = None,
+        motion_pooling: str = DEFAULT_MOTION_POOLING,
         **kwargs: Any,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
@@ -75,6 +77,7 @@ class ABNPolicy(ActorCriticPolicy):
         self.heads = heads
         self.groups = groups
         self.motion = default_motion(attention) if motion is None else motion
+        self.motion_pooling = motion_pooling
         kwargs["normalize_images"] = False
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -87,6 +90,7 @@ class ABNPolicy(ActorCriticPolicy):
             heads=self.heads,
             groups=self.groups,
             motion=self.motion,
+            motion_pooling=self.motion_pooling,
         )
         if self.ortho_init:
             # openai/baselines' gains, as SB3 uses them: sqrt(2) inside, 0.01 policy, 1 value.
@@ -106,6 +110,7 @@ class ABNPolicy(ActorCriticPolicy):
             "heads": self.heads,
             "groups": self.groups,
             "motion": self.motion,
+            "motion_pooling": self.motion_pooling,
         }
 
     def _distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:

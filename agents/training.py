@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 import torch
 from stable_baselines3.common.type_aliases import GymEnv
 
-from agents.actor_critic import ABNPolicyOutput
+from agents.actor_critic import DEFAULT_MOTION_POOLING, ABNPolicyOutput
 from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION, default_motion
 from agents.losses import attention_branch_loss, map_entropy, map_spread
 from agents.policy import ABNPolicy
@@ -72,6 +72,7 @@ class AttentionBranchTraining(_Algorithm):
         given = kwargs.get("policy_kwargs") or {}
         design = {"attention": DEFAULT_ATTENTION, "heads": DEFAULT_HEADS, **given}
         design.setdefault("motion", default_motion(design["attention"]))
+        design.setdefault("motion_pooling", DEFAULT_MOTION_POOLING)
         kwargs["policy_kwargs"] = design
         super().__init__(policy, env, **kwargs)
 
@@ -108,6 +109,7 @@ class AttentionBranchTraining(_Algorithm):
         self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)
         self.policy_kwargs.setdefault("heads", 4)  # saved before the heads were always stored
         self.policy_kwargs.setdefault("motion", False)  # saved before the motion option
+        self.policy_kwargs.setdefault("motion_pooling", "even")  # saved before its pooling option
         super()._setup_model()
         if not isinstance(self.policy, ABNPolicy):
             raise ValueError(

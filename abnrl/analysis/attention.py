@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from abnrl.analysis.heads import HeadTracks
+from abnrl.media.explainers import agent_registration
 from abnrl.media.peaks import PEAK_WINDOW
 from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.maps import normalized_entropy
@@ -52,7 +53,8 @@ from vision.explain import (
     insertion,
     pointing_game,
 )
-from vision.explain.base import upsample
+from vision.explain.base import Explanation
+from vision.explain.registration import Placement, Registration
 
 ATTENTION = "attention"
 GRADCAM = "Grad-CAM"
@@ -158,6 +160,8 @@ class Analysis:
     scores: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
+    registrations: dict[str, dict] = field(default_factory=dict)
+    """Source -> where its maps' cells were placed (``Registration.as_dict``)."""
 
 
 def has_attention(network: nn.Module) -> TypeGuard[ABNActorCritic]:
@@ -267,24 +271,23 @@ def frame_targets(
     )
 
 
-def ball_cell(targets: FrameTargets, grid: tuple[int, int]) -> tuple[Tensor, Tensor]:
-    """(rows, cols): the cell of the agent's ``grid`` (h, w) holding each frame's ball centre."""
-    height, width = grid
-    rows = (targets.ball_centre[:, 1] * height / OBSERVATION_SIZE).long().clamp(0, height - 1)
-    cols = (targets.ball_centre[:, 0] * width / OBSERVATION_SIZE).long().clamp(0, width - 1)
-    return rows, cols
+def ball_cell(targets: FrameTargets, registration: Registration) -> tuple[Tensor, Tensor]:
+    """(rows, cols): the cell of the agent's grid whose centre (``registration``) is
+    nearest each frame's ball centre."""
+    centre = targets.ball_centre - 0.5  # pixel-index coordinates, as registrations use
+    return registration.cell_of(centre[:, 1], centre[:, 0])
 
 
-def ball_cell_maps(targets: FrameTargets, grid: tuple[int, int]) -> Tensor:
-    """(N, 84, 84) maps made on the agent's ``grid`` (h, w): 1 in the cell holding the
-    ball's centre, 0 elsewhere, flat in frames without the ball; resized as the agent's
-    own maps are."""
-    height, width = grid
-    rows, cols = ball_cell(targets, grid)
+def ball_cell_maps(targets: FrameTargets, registration: Registration) -> Tensor:
+    """(N, 84, 84) maps made on the agent's grid: 1 in the cell nearest the ball's
+    centre, 0 elsewhere, flat in frames without the ball; placed as the agent's own maps
+    are (``registration``)."""
+    height, width = registration.grid
+    rows, cols = ball_cell(targets, registration)
     maps = torch.zeros(len(rows), height, width, device=targets.ball_centre.device)
     maps[torch.arange(len(rows)), rows, cols] = 1.0
     maps[~targets.has_ball] = 1.0
-    return upsample(maps, (OBSERVATION_SIZE, OBSERVATION_SIZE))
+    return registration.place(maps)
 
 
 def explain(
@@ -293,22 +296,27 @@ def explain(
     observations: Tensor,
     actions: Tensor,
     generator: torch.Generator,
-) -> Tensor:
-    """(N, 84, 84) maps in [0, 1] of one source for a batch of observations."""
+    placement: Placement = "registered",
+) -> Explanation:
+    """(N, 84, 84) maps in [0, 1] of one source for a batch of observations, placed on
+    the observations by ``placement``."""
     if source == ATTENTION:
-        with ABNAttention(network) as attention:
-            return attention(observations).maps
+        with ABNAttention(network, placement=placement) as attention:
+            return attention(observations)
     if source.startswith(ATTENTION):
-        with ABNAttention(network, head=int(source.rsplit(" ", 1)[1])) as attention:
-            return attention(observations).maps
+        head = int(source.rsplit(" ", 1)[1])
+        with ABNAttention(network, head=head, placement=placement) as attention:
+            return attention(observations)
     if source == GRADCAM:
-        with GradCAM(network) as gradcam:
-            return gradcam(observations, ActionTarget(actions)).maps
+        with GradCAM(network, placement=placement) as gradcam:
+            return gradcam(observations, ActionTarget(actions))
     if source == PERTURBATION:
         with PerturbationSaliency(network, batch_size=256) as perturbation:
-            return perturbation(observations).maps  # the policy's whole logit vector
+            return perturbation(observations)  # the policy's whole logit vector
     if source == RANDOM:
-        return torch.rand(observations.shape[0], *observations.shape[-2:], generator=generator)
+        size = tuple(observations.shape[-2:])
+        noise = torch.rand(observations.shape[0], *size, generator=generator)
+        return Explanation(noise.to(observations.device), noise, Registration.identity(size))  # type: ignore[arg-type]
     raise ValueError(f"Unknown map source {source!r}; choose from {', '.join(SOURCES)}.")
 
 
@@ -424,6 +432,7 @@ def analyse(
     curve_steps: int = CURVE_STEPS,
     batch: int = 32,
     examples: int = 3,
+    placement: Placement = "registered",
     log=None,
 ) -> Analysis:
     """Play ``episodes`` games with ``network`` and score each source's maps on sampled steps.
@@ -445,6 +454,9 @@ def analyse(
             skips both curves (most of the cost), leaving their metrics without values.
         batch: frames explained together.
         examples: games (the first ones) that give a frame to the examples figure.
+        placement: ``registered``: coarse maps (the agent's, Grad-CAM's, the ball's cell)
+            placed where their cells look (``vision.explain.registration``); ``even``:
+            stretched evenly over the observation, as explainer libraries do.
         log: called with a line per game.
     """
     device = next(network.parameters()).device
@@ -453,7 +465,11 @@ def analyse(
     own_maps = has_attention(network)
     if BALL_CELL in sources and not own_maps:
         raise ValueError(f"The {BALL_CELL!r} reference needs an agent with attention maps.")
-    grid = attention_grid(network)[1:] if has_attention(network) else (0, 0)
+    grid_registration = None
+    if has_attention(network):
+        grid_registration = agent_registration(network)
+        if placement == "even":
+            grid_registration = Registration.even(grid_registration.grid, grid_registration.size)
     analysis = Analysis({s: {k: [] for k in METRICS} for s in sources})
     if own_maps:
         analysis.dependence = {d: {"action_change": [], "kl": []} for d in DEPENDENCE}
@@ -496,12 +512,21 @@ def analyse(
                 for name, frame_values in map_statistics(output).items():
                     analysis.map_statistics[name].extend(frame_values.tolist())
                 balls = targets.ball_centre.masked_fill(~targets.has_ball[:, None], float("nan"))
-                analysis.heads.add(network, observations, output, balls, targets.paddle_centre)
+                assert grid_registration is not None
+                analysis.heads.add(
+                    network, observations, output, balls, targets.paddle_centre, grid_registration
+                )
             for source in sources:
                 if source == BALL_CELL:
-                    maps = ball_cell_maps(targets, grid)
+                    assert grid_registration is not None
+                    maps = ball_cell_maps(targets, grid_registration)
+                    analysis.registrations[source] = grid_registration.as_dict()
                 else:
-                    maps = explain(network, source, observations, actions, noise_generator)
+                    explanation = explain(
+                        network, source, observations, actions, noise_generator, placement
+                    )
+                    maps = explanation.maps
+                    analysis.registrations[source] = explanation.registration.as_dict()
                 maps = maps.to(device)
                 scored = score_maps(
                     network,
@@ -552,6 +577,7 @@ def summarise(analysis: Analysis) -> dict:
         },
         "map_statistics": {name: _stats(v) for name, v in analysis.map_statistics.items()},
         "heads": analysis.heads.summary(),
+        "registrations": analysis.registrations,
         "disc_area_share": float(np.mean(analysis.disc_shares)) if analysis.disc_shares else None,
         "frames_scored": len(analysis.action_probabilities),
         "ball_frames": len(analysis.disc_shares),

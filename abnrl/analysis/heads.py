@@ -20,16 +20,17 @@ from torch import Tensor
 
 from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
 from agents.maps import as_distributions
-from envs.objects import OBSERVATION_SIZE
+from vision.explain.registration import Registration
 
 
-def head_centres(maps: Tensor) -> Tensor:
-    """(N, K, 2): each head's centre of mass (x, y) in observation pixels, for (N, K, h, w)
-    maps of non-negative weights (a cell's weight sits at the cell's centre)."""
+def head_centres(maps: Tensor, registration: Registration) -> Tensor:
+    """(N, K, 2): each head's centre of mass (x, y) in observation pixels (a pixel's centre
+    at +0.5), for (N, K, h, w) maps of non-negative weights (a cell's weight sits at the
+    centre that ``registration`` gives it)."""
     height, width = maps.shape[-2:]
     weights = as_distributions(maps.clamp_min(0)).unflatten(-1, (height, width))
-    xs = (torch.arange(width, device=maps.device) + 0.5) * OBSERVATION_SIZE / width
-    ys = (torch.arange(height, device=maps.device) + 0.5) * OBSERVATION_SIZE / height
+    xs = registration.centres(1, maps.device) + 0.5
+    ys = registration.centres(0, maps.device) + 0.5
     x = (weights.sum(dim=2) * xs).sum(dim=-1)
     y = (weights.sum(dim=3) * ys).sum(dim=-1)
     return torch.stack([x, y], dim=-1)
@@ -85,10 +86,12 @@ class HeadTracks:
         output: ABNPolicyOutput,
         balls: Tensor,
         paddles: Tensor,
+        registration: Registration,
     ) -> None:
         """Measure a batch (``output``: the network's on the observations as they are):
-        ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2)."""
-        self.centres.extend(head_centres(output.attention).cpu().numpy())
+        ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2); the maps'
+        cells where ``registration`` places them."""
+        self.centres.extend(head_centres(output.attention, registration).cpu().numpy())
         self.decisions.extend(head_decisions(network, observations, output).cpu().numpy())
         self.balls.extend(balls.cpu().numpy())
         self.paddles.extend(paddles.cpu().numpy())

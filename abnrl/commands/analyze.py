@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from tyro.conf import Positional
 
@@ -79,6 +80,10 @@ class AnalyzeConfig:
     curves: bool = True
     """Deletion and insertion AUC, most of the analysis's time; --no-curves for a quick
     screen of pointing, dependence and map statistics."""
+    placement: Literal["registered", "even"] = "registered"
+    """Where coarse maps (the agent's, Grad-CAM's, the ball's cell) go on the observation:
+    registered (each cell's value at the centre of the input window it sees) or even
+    (stretched evenly over the frame, as pytorch-grad-cam and Captum do)."""
     seed: int = SEED
     """Seed of the first game, of action sampling and of the random maps."""
     device: DeviceName = "auto"
@@ -138,6 +143,7 @@ def run(config: AnalyzeConfig) -> int:
         tolerance=config.tolerance,
         peak_window=config.peak_window,
         curve_steps=CURVE_STEPS if config.curves else 0,
+        placement=config.placement,
         log=print,
     )
     summary = summarise(analysis)

@@ -12,10 +12,9 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-import torch
 
+from abnrl.media.explainers import HeadMaps
 from abnrl.media.peaks import refined_peaks
-from agents.maps import as_distributions, normalized_entropy
 from envs.objects import OBSERVATION_SIZE
 from vision.overlay import PanelPlace, colormap_table, panel_places, panels
 
@@ -41,9 +40,6 @@ HEAD_COLOURS = (
 """RGB of the heads' markers in the heads panel, head k in colour k (cycling)."""
 HEAD_RADIUS = 5
 """Radius of a head's marker, in video pixels."""
-SHARP_ENTROPY = 0.6
-"""A head whose map's entropy is below this share of a flat map's is marked by a filled
-dot; a broader one, whose peak says little about where it looks, by a ring."""
 # RGB (and a constant 1) -> BT.601 limited-range Y, Cb, Cr, ffmpeg's smpte170m/tv.
 _RGB_TO_YCBCR = (
     np.array(
@@ -176,13 +172,13 @@ class FrameComposer:
         self._head_colours = rgb_to_ycbcr(np.array([HEAD_COLOURS], np.uint8))[0]
         self._heat: list[_Heat | _HeadMarks] = []
 
-    def set_step(self, heat_maps: Sequence[np.ndarray], info: np.ndarray) -> None:
-        """The heat maps ((h, w) in [0, 1], any size; or (K, h, w), one per head) and the
-        info column of the next frames."""
+    def set_step(self, heat_maps: Sequence[np.ndarray | HeadMaps], info: np.ndarray) -> None:
+        """The heat maps ((84, 84) in [0, 1], placed on the observation; or ``HeadMaps``)
+        and the info column of the next frames."""
         if len(heat_maps) != len(self._panels) - 2:
             raise ValueError(f"Expected {len(self._panels) - 2} heat maps, got {len(heat_maps)}.")
         self._heat = [
-            self._colour(heat_map) if heat_map.ndim == 2 else self._head_marks(heat_map)
+            self._head_marks(heat_map) if isinstance(heat_map, HeadMaps) else self._colour(heat_map)
             for heat_map in heat_maps
         ]
         panel = self._panels[-1]
@@ -214,17 +210,12 @@ class FrameComposer:
         """The composed frame as (height, width, 3) uint8 RGB."""
         return cv2.cvtColor(self.frame.reshape(-1, self.width), cv2.COLOR_YUV2RGB_I420)
 
-    def _head_marks(self, head_maps: np.ndarray) -> _HeadMarks:
+    def _head_marks(self, heads: HeadMaps) -> _HeadMarks:
         """Each head's refined peak, in the panel's pixels, and whether the head is sharp."""
-        maps = torch.from_numpy(np.asarray(head_maps, np.float32)).clamp_min(0)
-        entropy = normalized_entropy(as_distributions(maps))
-        return _HeadMarks(
-            [self._to_panel(x, y) for x, y in refined_peaks(head_maps)],
-            (entropy < SHARP_ENTROPY).tolist(),
-        )
+        return _HeadMarks([self._to_panel(x, y) for x, y in refined_peaks(heads.maps)], heads.sharp)
 
     def _to_panel(self, x: float, y: float) -> tuple[int, int]:
-        """Observation pixels (x, y) -> the panel's pixels."""
+        """Observation pixels (x, y), a pixel's centre at +0.5 -> the panel's pixels."""
         height, width = self._frame_shape
         return (
             round(x * width / OBSERVATION_SIZE * SCALE),

@@ -36,6 +36,7 @@ from envs.objects import Box
 from tests.abnrl.cli import abnrl
 from tests.data import GROUPNORM_AGENT
 from vision.explain import pointing_game
+from vision.explain.registration import Registration
 
 
 def groupnorm_network():
@@ -105,13 +106,20 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     assert heads_table(summarise(analysis)).count("\n") == 4  # header, rule, two heads
 
 
+# The Nature CNN's conv2 grid: cell i sees pixels [8i, 8i + 20), centre 8i + 9.5.
+NATURE_CONV2 = Registration((9, 9), (84, 84), (9.5, 9.5), (8.0, 8.0), "analytic", (20.0, 20.0))
+
+
 def test_a_heads_centre_of_mass_is_where_its_weight_lies():
     maps = torch.zeros(1, 2, 9, 9)
-    maps[0, 0, 2, 5] = 1.0  # row 2, column 5: the cell centred at (51.3, 23.3)
+    maps[0, 0, 2, 5] = 1.0  # row 2, column 5: pixels 40-59 across, 16-35 down
     maps[0, 1, 8, 0] = maps[0, 1, 8, 2] = 0.5  # half on each of two bottom cells
-    centres = head_centres(maps)
-    torch.testing.assert_close(centres[0, 0], torch.tensor([51.0 + 1 / 3, 23.0 + 1 / 3]))
-    torch.testing.assert_close(centres[0, 1], torch.tensor([14.0, 79.0 + 1 / 3]))
+    centres = head_centres(maps, NATURE_CONV2)  # a pixel's centre at +0.5
+    torch.testing.assert_close(centres[0, 0], torch.tensor([50.0, 26.0]))
+    torch.testing.assert_close(centres[0, 1], torch.tensor([18.0, 74.0]))
+    # Stretched evenly, as before registration: cell (2, 5)'s tile centre (51.3, 23.3).
+    evenly = head_centres(maps, Registration.even((9, 9), (84, 84)))
+    torch.testing.assert_close(evenly[0, 0], torch.tensor([51.0 + 1 / 3, 23.0 + 1 / 3]))
 
 
 def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the_ball():
@@ -160,13 +168,16 @@ def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
     paddle = Box("paddle", 70, 189, 86, 193)
     frames = [[Box("ball", 94, 48, 96, 52), paddle], [paddle]]  # ball at (95, 50) in the frame
     targets = frame_targets(frames, radius=8.0)
-    maps = ball_cell_maps(targets, (9, 9))
-    # (95, 50) of 160x210 is (49.9, 20.0) of 84x84: column 5, row 2 of a 9x9 grid, whose
-    # centre (51.3, 23.3) is the peak of the map resized to 84x84.
-    assert maps.shape == (2, 84, 84) and divmod(int(maps[0].argmax()), 84) == (23, 51)
+    maps = ball_cell_maps(targets, NATURE_CONV2)
+    # (95, 50) of 160x210 is (49.9, 20.0) of 84x84: nearest conv2's cell (row 1, column 5),
+    # whose window is centred on pixel (49.5, 17.5): the placed map peaks there.
+    assert maps.shape == (2, 84, 84) and divmod(int(maps[0].argmax()), 84) == (17, 49)
     assert (maps[1] == 1).all()  # no ball: flat
-    # The peak is 3.6 px from the ball's centre: a hit at 4 px.
+    # The peak is 2.5 px from the ball's centre: a hit at 4 px.
     assert pointing_game(maps[:1], targets.ball[:1], tolerance=4.0).item()
+    # Even stretching put the ball in row 2, whose tile centre is 3.6 px below the ball.
+    evenly = ball_cell_maps(targets, Registration.even((9, 9), (84, 84)))
+    assert divmod(int(evenly[0].argmax()), 84) == (23, 51)
 
 
 def test_maps_read_as_distributions_sum_to_one():
@@ -206,6 +217,11 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
     assert table.startswith("| map |") and "centre of mass within 14 px" in table
     random = results["metrics"][RANDOM]
     assert random["ball_pointing_refined"]["frames"] == random["ball_pointing"]["frames"]
+    # Where each source's cells were placed: the agent's maps by conv2's receptive fields.
+    assert results["settings"]["placement"] == "registered"
+    assert results["registrations"][ATTENTION]["offset"] == [9.5, 9.5]
+    assert results["registrations"][ATTENTION]["method"] == "analytic"
+    assert results["registrations"][RANDOM]["stride"] == [1.0, 1.0]
 
 
 def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path):

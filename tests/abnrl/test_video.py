@@ -7,7 +7,9 @@ import threading
 import cv2
 import numpy as np
 import pytest
+import torch
 
+from abnrl.media.explainers import HeadMaps
 from abnrl.media.mp4 import VideoWriter
 from abnrl.media.peaks import refined_peaks
 from abnrl.media.video import (
@@ -20,7 +22,11 @@ from abnrl.media.video import (
     FrameComposer,
 )
 from abnrl.termination import Terminated, sigterm_raises
+from vision.explain.registration import Registration
 from vision.overlay import colorize
+
+# The Nature CNN's conv2 grid: cell i sees pixels [8i, 8i + 20), centre 8i + 9.5.
+NATURE_CONV2 = Registration((9, 9), (84, 84), (9.5, 9.5), (8.0, 8.0), "analytic", (20.0, 20.0))
 
 
 def read_frames(path):
@@ -40,7 +46,7 @@ def i420(rgb):
 def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (210, 160, 3), dtype=np.uint8)
-    heat_map = rng.random((9, 9))
+    heat_map = NATURE_CONV2.place(torch.from_numpy(rng.random((9, 9)))).numpy()  # (84, 84)
     info = np.full((210 * SCALE, INFO_WIDTH, 3), 90, dtype=np.uint8)
     composer = FrameComposer((210, 160), ["game", "attention", "agent"])
     composer.set_step([heat_map], info)
@@ -80,17 +86,19 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
 def test_heads_show_as_markers_in_their_colours_on_the_plain_game():
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 80, (210, 160, 3), dtype=np.uint8)  # dark: markers stand out
-    heads = np.zeros((2, 9, 9))
-    heads[0, 2, 5] = 1.0  # sharp: a filled dot at the cell centred at (51.3, 23.3) of 84
-    heads[1] = rng.random((9, 9)) + 1.0  # broad: a ring
+    heads = torch.zeros(2, 9, 9)
+    heads[0, 2, 5] = 1.0  # sharp: a filled dot at the cell centred at (49.5, 25.5) of 84
+    heads[1] = torch.from_numpy(rng.random((9, 9))) + 1.0  # broad: a ring
     heads[1, 7, 1] = 1.5  # its maximum, where the ring sits
+    placed = NATURE_CONV2.place(heads).numpy()
     composer = FrameComposer((210, 160), ["game", "attention heads", "agent"])
-    composer.set_step([heads], np.zeros((210 * SCALE, INFO_WIDTH, 3), np.uint8))
+    marks = HeadMaps(placed, [True, False])
+    composer.set_step([marks], np.zeros((210 * SCALE, INFO_WIDTH, 3), np.uint8))
     composer.compose(frame)
     canvas = composer.rgb().astype(int)
     title, width, gap = 20, 160 * SCALE, 4
     panel = canvas[title:, width + gap : 2 * width + gap]
-    peaks = refined_peaks(heads)
+    peaks = refined_peaks(placed)
     (x0, y0), (x1, y1) = [
         (round(x * 160 / 84 * SCALE), round(y * 210 / 84 * SCALE)) for x, y in peaks
     ]
@@ -109,7 +117,7 @@ def test_heads_show_as_markers_in_their_colours_on_the_plain_game():
 def test_composer_wants_one_heat_map_per_heat_title():
     composer = FrameComposer((210, 160), ["game", "attention", "Grad-CAM", "agent"])
     with pytest.raises(ValueError, match="Expected 2 heat maps"):
-        composer.set_step([np.zeros((9, 9))], np.zeros((420, 320, 3), np.uint8))
+        composer.set_step([np.zeros((84, 84))], np.zeros((420, 320, 3), np.uint8))
 
 
 def test_writer_keeps_colours_and_frame_count(tmp_path):

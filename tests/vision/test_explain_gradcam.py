@@ -50,10 +50,11 @@ def torchvision_models() -> dict[str, tuple[nn.Module, torch.Tensor, torch.Tenso
 
 @pytest.fixture(scope="module")
 def our_maps(torchvision_models):
-    """Our Grad-CAM of each model's predicted classes at its reference layer."""
+    """Our Grad-CAM of each model's predicted classes at its reference layer, stretched
+    evenly over the image as the reference libraries do."""
     results = {}
     for name, (model, images, classes) in torchvision_models.items():
-        with GradCAM(model, REFERENCE_MODELS[name]) as gradcam:
+        with GradCAM(model, REFERENCE_MODELS[name], placement="even") as gradcam:
             results[name] = gradcam(images, ClassTarget(classes))
     return results
 

@@ -69,12 +69,17 @@ def test_input_gradient_equals_captum_saliency(model_and_batch):
     assert_close_relative(ours.raw, theirs.abs().amax(dim=1))  # max |gradient| over channels
 
 
-def test_guided_gradcam_is_guided_backprop_times_upsampled_gradcam(model_and_batch):
+@pytest.mark.parametrize("placement", ["registered", "even"])
+def test_guided_gradcam_is_guided_backprop_times_placed_gradcam(model_and_batch, placement):
     model, images, classes = model_and_batch
     target = ClassTarget(classes)
-    with GuidedGradCAM(model) as guided_gradcam, GradCAM(model) as gradcam:
+    with GuidedGradCAM(model, placement=placement) as guided_gradcam, GradCAM(model) as gradcam:
         ours = guided_gradcam.attribute(images, target)
-        cam = upsample(gradcam.attribute(images, target), (64, 64))
+        coarse = gradcam.attribute(images, target)
+        if placement == "even":
+            cam = upsample(coarse, (64, 64))
+        else:
+            cam = gradcam(images, target).registration.place(coarse)
     with GuidedBackprop(model) as guided:
         expected = guided.attribute(images, target) * cam[:, None]
     assert_close_relative(ours, expected)

@@ -22,6 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vision.explain.registration import (
+    PLACEMENTS,
+    Placement,
+    Registration,
+    layer_registration,
+    place,
+)
+from vision.explain.session import model_device, model_session
 from vision.explain.targets import PredictedTarget, Target
 
 
@@ -31,7 +39,10 @@ class Explanation(NamedTuple):
     maps: Tensor
     """(B, H, W) maps at the input's resolution, each scaled to [0, 1] on its own."""
     raw: Tensor
-    """(B, h, w) the same maps before upsampling and scaling, at the method's own resolution."""
+    """(B, h, w) the same maps before placing and scaling, at the method's own resolution."""
+    registration: Registration
+    """Where ``raw``'s cells sit in the input (``vision.explain.registration``): how
+    ``maps`` were placed."""
 
 
 def normalize_per_sample(maps: Tensor) -> Tensor:
@@ -44,40 +55,12 @@ def normalize_per_sample(maps: Tensor) -> Tensor:
 
 
 def upsample(maps: Tensor, size: Sequence[int]) -> Tensor:
-    """Bilinearly resize (B, h, w) maps to ``size`` (half-pixel centres, as OpenCV)."""
+    """Bilinearly stretch (B, h, w) maps evenly over ``size`` (half-pixel centres, as
+    OpenCV): the common convention, right only where a cell's receptive field is centred
+    on its tile; ``Registration.place`` puts each value where its cell looks."""
     if tuple(maps.shape[-2:]) == tuple(size):
         return maps
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
-
-
-def model_device(model: nn.Module) -> torch.device | None:
-    """The device of the model's first parameter or buffer; None for a stateless model."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return None
-
-
-@contextmanager
-def model_session(model: nn.Module, *, grad: bool) -> Iterator[None]:
-    """Run the model in eval mode with frozen parameters, then restore it exactly.
-
-    Args:
-        model: the caller's model.
-        grad: enable autograd inside (gradient methods) or disable it.
-    """
-    modes = [(module, module.training) for module in model.modules()]
-    requires_grad = [(param, param.requires_grad) for param in model.parameters()]
-    try:
-        model.eval()
-        for param, _ in requires_grad:
-            param.requires_grad_(False)
-        with torch.set_grad_enabled(grad):
-            yield
-    finally:
-        for module, training in modes:
-            module.training = training
-        for param, flag in requires_grad:
-            param.requires_grad_(flag)
 
 
 def slice_output(output: Any, start: int, stop: int) -> Any:
@@ -222,8 +205,12 @@ class Explainer(ABC):
     default_target: Target = PredictedTarget()
     """The target used when a call gives none."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, *, placement: Placement = "registered") -> None:
+        if placement not in PLACEMENTS:
+            raise ValueError(f"Unknown placement {placement!r}; choose one of {PLACEMENTS}.")
         self._model: nn.Module | None = model
+        self.placement = placement
+        """``registered``: coarse maps go where their cells look; ``even``: stretched evenly."""
 
     @property
     def model(self) -> nn.Module:
@@ -284,7 +271,22 @@ class Explainer(ABC):
                 each sample's predicted class (or greedy action).
         """
         raw = to_map(self.attribute(inputs, targets))
-        return Explanation(normalize_per_sample(upsample(raw, inputs.shape[-2:])), raw)
+        registration = self.registration(inputs, tuple(raw.shape[-2:]))  # type: ignore[arg-type]
+        size = tuple(inputs.shape[-2:])
+        return Explanation(normalize_per_sample(place(raw, size, registration)), raw, registration)
+
+    def registration(self, inputs: Tensor, grid: tuple[int, int]) -> Registration:
+        """Where the cells of this method's (h, w) ``grid`` sit in inputs like ``inputs``."""
+        size: tuple[int, int] = tuple(inputs.shape[-2:])  # type: ignore[assignment]
+        if grid == size:
+            return Registration.identity(size)
+        found = None if self.placement == "even" else self._registration(inputs, grid)
+        return found or Registration.even(grid, size)
+
+    def _registration(self, inputs: Tensor, grid: tuple[int, int]) -> Registration | None:
+        """The method's own registration of a coarse grid; None: its cells tile the input
+        evenly (a perturbation grid)."""
+        return None
 
     @abstractmethod
     def _attribute(self, model: nn.Module, inputs: Tensor, target: Target) -> Tensor:
@@ -299,10 +301,17 @@ class LayerExplainer(Explainer):
         target_layer: dotted name (``"layer4"``) or the module itself; None picks
             the last layer with a spatial output (``last_spatial_layer``) on the
             first call.
+        placement: ``registered`` (the layer's cells where they look) or ``even``.
     """
 
-    def __init__(self, model: nn.Module, target_layer: str | nn.Module | None = None) -> None:
-        super().__init__(model)
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module | None = None,
+        *,
+        placement: Placement = "registered",
+    ) -> None:
+        super().__init__(model, placement=placement)
         self.target_layer = None if target_layer is None else resolve_layer(model, target_layer)
 
     def close(self) -> None:
@@ -314,6 +323,9 @@ class LayerExplainer(Explainer):
         if self.target_layer is None:
             self.target_layer = model.get_submodule(last_spatial_layer(model, inputs))
         return self.target_layer
+
+    def _registration(self, inputs: Tensor, grid: tuple[int, int]) -> Registration | None:
+        return layer_registration(self.model, self.layer(self.model, inputs), inputs)
 
     def activation(self, model: nn.Module, inputs: Tensor) -> tuple[Tensor, Any]:
         """Run the model; return the target layer's activation (B, C, h, w) and the output."""

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from vision.explain.base import LayerExplainer, resolve_layer
+from vision.explain.registration import Placement
 from vision.explain.targets import LogitTarget, Target
 
 
@@ -24,6 +25,7 @@ class CAM(LayerExplainer):
             picks the last spatial layer.
         classifier: the final ``nn.Linear``, dotted name or module; None picks
             the model's last ``nn.Linear``.
+        placement: ``registered`` (where the layer's cells look) or ``even``.
     """
 
     uses_gradients = False
@@ -33,8 +35,10 @@ class CAM(LayerExplainer):
         model: nn.Module,
         target_layer: str | nn.Module | None = None,
         classifier: str | nn.Module | None = None,
+        *,
+        placement: Placement = "registered",
     ) -> None:
-        super().__init__(model, target_layer)
+        super().__init__(model, target_layer, placement=placement)
         if classifier is None:
             linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
             if not linears:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from vision.explain.base import Explainer, tile_target
+from vision.explain.registration import Registration
 from vision.explain.targets import LogitTarget, Target
 
 
@@ -51,6 +52,9 @@ class SmoothGrad(Explainer):
 
     def _parts(self) -> tuple[Explainer, ...]:
         return (self.explainer,)
+
+    def registration(self, inputs: Tensor, grid: tuple[int, int]) -> Registration:
+        return self.explainer.registration(inputs, grid)  # the wrapped method's grid
 
     def _attribute(self, model: nn.Module, inputs: Tensor, target: Target) -> Tensor:
         inputs = inputs.float()
