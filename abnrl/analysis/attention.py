@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from abnrl.analysis.events import GameTrace, event_locked, step_statistics
 from abnrl.analysis.heads import HeadTracks
 from abnrl.media.explainers import agent_registration
 from abnrl.media.peaks import PEAK_WINDOW
@@ -109,6 +110,8 @@ class GameSamples:
     """Total variation between the attention maps of consecutive agent steps (all steps)."""
     score: float = 0.0
     steps: int = 0
+    trace: GameTrace = field(default_factory=GameTrace)
+    """Every step's map statistics and objects, for the event-locked averages."""
 
 
 class FrameTargets(NamedTuple):
@@ -160,6 +163,8 @@ class Analysis:
     scores: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
+    traces: list[GameTrace] = field(default_factory=list)
+    """Per game, every step's map statistics and objects (own maps only)."""
     registrations: dict[str, dict] = field(default_factory=dict)
     """Source -> where its maps' cells were placed (``Registration.as_dict``)."""
 
@@ -178,9 +183,16 @@ def as_distribution(maps: Tensor) -> Tensor:
 
 
 def play_game(
-    network: nn.Module, seed: int, *, every: int, max_steps: int, generator: torch.Generator
+    network: nn.Module,
+    seed: int,
+    *,
+    every: int,
+    max_steps: int,
+    generator: torch.Generator,
+    registration: Registration | None = None,
 ) -> GameSamples:
-    """Play one full Breakout game (all lives) and keep every ``every``-th agent step."""
+    """Play one full Breakout game (all lives) and keep every ``every``-th agent step; with
+    the agent's own maps (placed by ``registration``), trace every step (``GameTrace``)."""
     env = make_env("breakout", protocol="classic", seed=seed)
     observation, info = env.reset(seed=seed)
     frame = info["frames"][-1]
@@ -206,6 +218,9 @@ def play_game(
             game.boxes.append(boxes)
             game.frames.append(frame)
         observation, reward, terminated, truncated, info = env.step(action)
+        if own_maps and registration is not None:
+            statistics = step_statistics(output.attention[0], registration)
+            game.trace.add(statistics, balls[-1], paddle_box(boxes), float(reward), info["lives"])
         frame = info["frames"][-1]
         game.score += float(reward)
         game.steps += 1
@@ -483,7 +498,10 @@ def analyse(
             every=every,
             max_steps=max_steps_per_game,
             generator=action_generator,
+            registration=grid_registration,
         )
+        if own_maps:
+            analysis.traces.append(game.trace)
         analysis.scores.append(game.score)
         analysis.steps.append(game.steps)
         if own_maps:
@@ -578,6 +596,7 @@ def summarise(analysis: Analysis) -> dict:
         "map_statistics": {name: _stats(v) for name, v in analysis.map_statistics.items()},
         "heads": analysis.heads.summary(),
         "registrations": analysis.registrations,
+        "events": event_locked(analysis.traces) if analysis.traces else {},
         "disc_area_share": float(np.mean(analysis.disc_shares)) if analysis.disc_shares else None,
         "frames_scored": len(analysis.action_probabilities),
         "ball_frames": len(analysis.disc_shares),

@@ -31,6 +31,7 @@ from abnrl.analysis.attention_report import (
     plot_metrics,
     save_png,
 )
+from abnrl.analysis.events_report import events_table, plot_events
 from abnrl.errors import UserError
 from abnrl.media.peaks import PEAK_WINDOW
 from abnrl.training.checkpoints import check_actions, load_checkpoint
@@ -52,7 +53,9 @@ SOURCE_NAMES = {
 class AnalyzeConfig:
     """Measure an agent's attention on Breakout against the ball and paddle in the RAM:
     pointing game, mass near the ball, deletion and insertion AUC, dependence of the policy
-    on its maps, and map statistics. Prints tables; writes JSON, markdown and figures."""
+    on its maps, map statistics, and the maps' statistics around paddle hits, brick hits
+    and lost lives against random times. Prints tables; writes JSON, markdown and
+    figures."""
 
     path: Positional[Path | None] = None
     """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
@@ -154,6 +157,8 @@ def run(config: AnalyzeConfig) -> int:
         + "\n"
         + heads_table(summary)
     )
+    if summary["events"]:
+        tables += "\n" + events_table(summary["events"])
     out.mkdir(exist_ok=True)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -174,6 +179,8 @@ def run(config: AnalyzeConfig) -> int:
     )
     title = f"{name}, {model.num_timesteps:,} steps, Breakout (classic)"
     plot_metrics(summary, out / "attention-metrics.png", title)
+    if summary["events"]:
+        plot_events(summary["events"], out / "attention-events.png", title)
     if analysis.examples:
         save_png(out / "attention-examples.png", examples_figure(analysis.examples))
     games = summary["games"]

@@ -20,9 +20,9 @@ from abnrl.media.images import check_images, read_rgb
 from abnrl.validation import parse_device
 from vision.detection import load_detector, predict, to_tensor
 from vision.detection.draw import draw_detections
-from vision.explain import GradCAM
+from vision.explain import GradCAM, normalize_per_sample
 from vision.explain.targets import BoxScoreTarget
-from vision.models.detection import detector_feature_layer
+from vision.models.detection import detector_feature_layer, detector_registration
 from vision.overlay import overlay, panels, save_png
 
 
@@ -74,8 +74,11 @@ def run(config: DetectConfig) -> int:
             box, label = shown["boxes"][config.box], int(shown["labels"][config.box])
             target = BoxScoreTarget(box[None], label)
             layer = detector_feature_layer(spec.name)
+            # The backbone's cells placed where they look in the frame, through the resize.
+            where = detector_registration(model, model.get_submodule(layer), image.to(device))
             with GradCAM(model, target_layer=layer) as cam:
-                heat = cam(image[None].to(device), target).maps[0]  # (H, W)
+                raw = cam.attribute(image[None].to(device), target)  # (1, h, w)
+            heat = normalize_per_sample(where.place(raw))[0]  # (H, W)
             highlighted = draw_detections(
                 image,
                 {key: value[config.box : config.box + 1] for key, value in shown.items()},

@@ -48,6 +48,13 @@ def _vision_explainer(name: str, network: nn.Module) -> Explainer:
     return PerturbationSaliency(network)  # Greydanus et al. (2018): the policy's logits
 
 
+LEGENDS = {
+    name: ("circle: the map's peak",)
+    for name in ("abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation")
+} | {"heads": ("heads: dot sharp, ring broad",)}
+"""What the video's marks mean, one line each, by explainer."""
+
+
 class HeadMaps(NamedTuple):
     """Every attention head's map of one agent step, for the video to mark."""
 

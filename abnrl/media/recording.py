@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from abnrl.media.explainers import PolicyExplainer
+from abnrl.media.explainers import LEGENDS, PolicyExplainer
 from abnrl.media.mp4 import VideoWriter
 from abnrl.media.video import SCALE, FrameComposer, info_panel
 from agents.greedy import with_random_actions
@@ -70,6 +70,7 @@ def record_games(
     rng = np.random.default_rng(seed)
     keep_every = EMULATOR_FPS // fps
     titles = [game, *(h.title for h in heat_makers), "agent"]
+    legend = sorted({line for h in heat_makers for line in LEGENDS.get(h.name, ())})
     recording = Recording(out, fps)
     video: tuple[FrameComposer, VideoWriter] | None = None  # made at the first frame
     seen = 0
@@ -105,6 +106,7 @@ def record_games(
                     score=score,
                     lives=info["lives"],
                     step=len(values),
+                    legend=legend,
                 )
                 composer.set_step(maps, panel)
                 for frame in pending:  # this step's map is held over the frames it covers

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 import torch.fx
 from torch import Tensor, nn
+from torchvision.ops.misc import FrozenBatchNorm2d
 
 from vision.explain.session import model_device, model_session
 
@@ -61,6 +62,7 @@ _GEOMETRY_NEUTRAL = (
     nn.GroupNorm,
     nn.InstanceNorm2d,
     nn.LocalResponseNorm,
+    FrozenBatchNorm2d,
 )
 """Layers that keep every position where it is (element-wise or across channels)."""
 
@@ -319,7 +321,8 @@ def _graph_geometry(model: nn.Module, layer: nn.Module) -> _Geometry | None:
     geometries: dict[torch.fx.Node, _Geometry | None] = {}
     result = None
     for node in graph.nodes:
-        parents = [geometries.get(a) for a in node.all_input_nodes]
+        # Parameters and buffers (a frozen BatchNorm's scale) broadcast over positions.
+        parents = [geometries.get(a) for a in node.all_input_nodes if a.op != "get_attr"]
         if node.op == "placeholder":
             geometries[node] = _PIXELS
         elif node.op == "call_module":

@@ -19,7 +19,9 @@ backbone) load from the local torch hub cache only.
 
 from __future__ import annotations
 
-from torch import nn
+from dataclasses import replace
+
+from torch import Tensor, nn
 from torchvision.models import WeightsEnum
 from torchvision.models.detection import (
     FasterRCNN,
@@ -29,7 +31,10 @@ from torchvision.models.detection import (
 )
 from torchvision.models.detection.anchor_utils import AnchorGenerator, DefaultBoxGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+from torchvision.models.detection.generalized_rcnn import GeneralizedRCNN
+from torchvision.models.detection.ssd import SSD
 
+from vision.explain.registration import Registration, layer_registration
 from vision.models.builder import cached_weights
 
 DETECTORS = ("faster_rcnn", "mask_rcnn", "ssd300", "ssdlite")
@@ -137,6 +142,24 @@ def detector_feature_layer(name: str) -> str:
     _check_name(name)
     layers = {"ssd300": "backbone.features", "ssdlite": "backbone.features.1"}
     return layers.get(name, "backbone.body.layer4")
+
+
+def detector_registration(
+    model: GeneralizedRCNN | SSD, layer: nn.Module, image: Tensor
+) -> Registration:
+    """Where the cells of ``layer`` (a module of the detector's backbone) sit in ``image``
+    (C, H, W): the backbone's registration on the image as the detector's transform
+    resizes it, mapped back to the image's pixels. Faster than registering through the
+    whole detector, whose post-processing has no plain graph."""
+    resized = model.transform([image])[0]  # an ImageList, padded to a multiple of 32
+    height, width = resized.image_sizes[0]
+    found = layer_registration(model.backbone, layer, resized.tensors[:1])
+    scale = (height / image.shape[-2], width / image.shape[-1])
+    # Resized pixel r covers image pixel (r + 0.5) / scale - 0.5 (half-pixel centres).
+    offset = ((found.offset[0] + 0.5) / scale[0] - 0.5, (found.offset[1] + 0.5) / scale[1] - 0.5)
+    stride = (found.stride[0] / scale[0], found.stride[1] / scale[1])
+    size = (image.shape[-2], image.shape[-1])
+    return replace(found, size=size, offset=offset, stride=stride, extent=None)
 
 
 def _check_name(name: str) -> None:
