@@ -148,9 +148,9 @@ def event_locked(
             random = np.asarray(draws) if draws else np.full((1, len(offsets)), np.nan)
             entry[name] = {
                 "mean": _listed(_nanmean(windows)),
-                "random_mean": _listed(np.nanmean(random, axis=0)),
-                "random_low": _listed(np.nanpercentile(random, 2.5, axis=0)),
-                "random_high": _listed(np.nanpercentile(random, 97.5, axis=0)),
+                "random_mean": _listed(_nanmean(random)),
+                "random_low": _listed(_percentile(random, 2.5)),
+                "random_high": _listed(_percentile(random, 97.5)),
             }
         result[event] = entry
     return result
@@ -166,6 +166,13 @@ def _windows(series: list[np.ndarray], steps: list[tuple[int, int]], offsets: np
 def _nanmean(values: np.ndarray) -> np.ndarray:
     counts = (~np.isnan(values)).sum(axis=0)
     return np.where(counts > 0, np.nansum(values, axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _percentile(values: np.ndarray, q: float) -> np.ndarray:
+    """Per column, the ``q``-th percentile of its finite values (NaN where none)."""
+    return np.array(
+        [np.percentile(c[~np.isnan(c)], q) if (~np.isnan(c)).any() else np.nan for c in values.T]
+    )
 
 
 def _listed(values: np.ndarray) -> list[float | None]:

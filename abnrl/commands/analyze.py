@@ -85,8 +85,8 @@ class AnalyzeConfig:
     screen of pointing, dependence and map statistics."""
     placement: Literal["registered", "even"] = "registered"
     """Where coarse maps (the agent's, Grad-CAM's, the ball's cell) go on the observation:
-    registered (each cell's value at the centre of the input window it sees) or even
-    (stretched evenly over the frame, as pytorch-grad-cam and Captum do)."""
+    registered puts each cell's value at the centre of the input window it sees, even
+    stretches the map evenly over the frame, as pytorch-grad-cam and Captum do."""
     seed: int = SEED
     """Seed of the first game, of action sampling and of the random maps."""
     device: DeviceName = "auto"

@@ -28,6 +28,7 @@ from abnrl.analysis.attention_report import (
     metrics_table,
     plot_metrics,
 )
+from abnrl.analysis.events import AFTER, BEFORE, EVENTS
 from abnrl.analysis.heads import HeadTracks, head_centres
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
@@ -222,6 +223,10 @@ def test_analyze_command_end_to_end_on_a_tiny_run(trained_run, tmp_path):
     assert results["registrations"][ATTENTION]["offset"] == [9.5, 9.5]
     assert results["registrations"][ATTENTION]["method"] == "analytic"
     assert results["registrations"][RANDOM]["stride"] == [1.0, 1.0]
+    # Every step's maps around the game's events, against random steps.
+    assert set(results["events"]) == set(EVENTS)
+    assert len(results["events"]["brick hit"]["top5_mass"]["random_mean"]) == BEFORE + AFTER + 1
+    assert (out / "attention-events.png").stat().st_size > 0
 
 
 def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path):

@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from stable_baselines3 import PPO
 
+from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make_agent
 from agents.actor_critic import motion_channel
@@ -298,3 +300,26 @@ def test_a_grafted_motion_channel_leaves_the_trained_policy_unchanged():
     assert keys[:, 64].abs().sum() > 0
     with pytest.raises(ValueError, match="without the motion channel"):
         graft_motion_channel(model)
+
+
+def test_new_agents_pool_motion_over_receptive_fields_and_saved_ones_keep_even_tiles(tmp_path):
+    model = make_agent(breakout(), seed=1, device="cpu")
+    assert model.policy_kwargs["motion_pooling"] == "receptive-field"
+    assert model.policy.network.motion_windows == (20, 8, 0)
+    model.save(tmp_path / "agent.zip")
+    loaded = ABNPPO.load(tmp_path / "agent.zip", device="cpu")
+    assert loaded.policy.network.motion_windows == (20, 8, 0)
+    # The shipped agent was saved before the option: it pools on even tiles, as it trained.
+    shipped, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
+    network = shipped.policy.network.eval()
+    assert shipped.policy.motion_pooling == "even" and network.motion_windows is None
+    obs = torch.as_tensor(breakout(seed=9).reset())
+    obs[:, -1, 70:74, 2:3] = 255  # a change in the edge cells, where the poolings differ
+    with torch.no_grad():
+        acted = network(obs)
+        features = network.stem(obs.float() / 255.0)
+        change = (obs[:, -1:].float() - obs[:, -2:-1].float()).abs() / 255.0
+        as_before = torch.cat([features, F.adaptive_max_pool2d(change, 9)], dim=1)
+        expected = network.attention(as_before)
+    torch.testing.assert_close(acted.attention, expected.maps)
+    torch.testing.assert_close(acted.action_logits, network.policy_head(expected.policy_latent))
