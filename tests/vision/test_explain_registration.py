@@ -19,6 +19,8 @@ from vision.explain.registration import (
     layer_registration,
     symmetric_centre,
 )
+from vision.models import build_detector
+from vision.models.detection import detector_registration
 
 IMAGE = torch.zeros(1, 1, 48, 48)
 
@@ -200,3 +202,13 @@ def test_motion_is_pooled_over_each_cells_receptive_field():
     registered = motion_channel(observations, 9, windows)[0, 0]
     assert registered[:, 0].nonzero().flatten().tolist() == [7, 8]  # both windows hold it
     assert motion_channel(observations, 9)[0, 0][:, 0].nonzero().flatten().tolist() == [7]
+
+
+def test_a_detectors_backbone_is_registered_through_its_resize():
+    detector = build_detector("faster_rcnn", num_classes=4, backbone="resnet18_fpn").eval()
+    frame = torch.rand(3, 210, 160)  # resized 3.94x (min_size 630) before the backbone
+    found = detector_registration(detector, detector.backbone.body.layer4, frame)
+    assert found.method == "analytic" and found.size == (210, 160)
+    scale = (826 / 210, 630 / 160)  # the resized frame's height and width
+    assert found.stride == pytest.approx((32 / scale[0], 32 / scale[1]))
+    assert found.offset == pytest.approx((0.5 / scale[0] - 0.5, 0.5 / scale[1] - 0.5))
