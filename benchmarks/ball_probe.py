@@ -41,12 +41,13 @@ from abnrl.analysis.attention import (
     frame_targets,
     play_game,
 )
+from abnrl.media.explainers import agent_registration
 from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
 from agents.attention.softmax import SpatialSoftmaxAttention
 from agents.policy_view import policy_network
-from vision.explain.base import upsample
 from vision.explain.metrics import pointing_game
+from vision.explain.registration import Registration, place
 
 
 class Frames(NamedTuple):
@@ -95,10 +96,10 @@ def collect(network: ABNActorCritic, seeds: range, every: int, max_steps: int) -
     )
 
 
-def ball_cells(targets: FrameTargets, size: int) -> Tensor:
-    """(N,) index of the ball's cell in a size x size grid (row-major)."""
-    rows, cols = ball_cell(targets, (size, size))
-    return rows * size + cols
+def ball_cells(targets: FrameTargets, registration: Registration) -> Tensor:
+    """(N,) index of the ball's cell in the agent's grid (row-major)."""
+    rows, cols = ball_cell(targets, registration)
+    return rows * registration.grid[1] + cols
 
 
 class NewHead(torch.nn.Module):
@@ -135,9 +136,12 @@ def fit(probe: torch.nn.Module, frames: Frames, cells: Tensor, steps: int) -> No
         optimizer.step()
 
 
-def pointing(maps: Tensor, targets: FrameTargets, tolerance: float) -> float:
-    """The ball pointing game of (N, h, w) maps, over the frames given."""
-    hits = pointing_game(upsample(maps, (OBSERVATION_SIZE,) * 2), targets.ball, tolerance=tolerance)
+def pointing(
+    maps: Tensor, targets: FrameTargets, tolerance: float, registration: Registration
+) -> float:
+    """The ball pointing game of (N, h, w) maps placed by ``registration``."""
+    placed = place(maps, (OBSERVATION_SIZE, OBSERVATION_SIZE), registration)
+    hits = pointing_game(placed, targets.ball, tolerance=tolerance)
     return float(hits.float().mean())
 
 
@@ -173,6 +177,7 @@ def main() -> None:
     seeds = range(SEED, SEED + args.games)
     frames = collect(network, seeds, args.every, args.max_steps_per_game)
     size = frames.maps.shape[-1]
+    registration = agent_registration(network)
     with_ball = frames.targets.has_ball
     held_out = frames.games >= args.games - args.test_games
     train, test = select(frames, with_ball & ~held_out), select(frames, with_ball & held_out)
@@ -185,18 +190,18 @@ def main() -> None:
         ("new head on the agent's keys", NewHead(frames.keys.shape[1])),
         ("linear score on the features", LinearScore(frames.features.shape[1])),
     ):
-        fit(probe, train, ball_cells(train.targets, size), args.fit_steps)
+        fit(probe, train, ball_cells(train.targets, registration), args.fit_steps)
         with torch.no_grad():
             maps = probe(test).softmax(dim=1).view(-1, size, size)
-        results[name] = pointing(maps, test.targets, args.tolerance)
+        results[name] = pointing(maps, test.targets, args.tolerance, registration)
     heads = [
-        pointing(test.maps[:, k], test.targets, args.tolerance) for k in range(test.maps.shape[1])
+        pointing(test.maps[:, k], test.targets, args.tolerance, registration)
+        for k in range(test.maps.shape[1])
     ]
     results["agent's best head"] = max(heads)
     results["agent's heads"] = heads
-    results["ball's cell (ceiling)"] = pointing(
-        ball_cell_maps(test.targets, (size, size)), test.targets, args.tolerance
-    )
+    ceiling = ball_cell_maps(test.targets, registration)
+    results["ball's cell (ceiling)"] = pointing(ceiling, test.targets, args.tolerance, registration)
     print(json.dumps(results, indent=2))
     if args.out is not None:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
