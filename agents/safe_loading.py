@@ -23,9 +23,14 @@ from typing import IO, Any
 
 import torch
 
+from agents.agent_schema import check_fields
 from vision.safe_pickle import NUMPY_ARRAYS, ForbiddenGlobalError, allow, restricted_loads
 
 AgentFile = str | Path | IO[bytes] | io.BufferedIOBase
+MAX_DATA_BYTES = 16 << 20
+"""The largest ``data`` entry read (an agent's is tens of kilobytes)."""
+MAX_MEMBER_BYTES = 1 << 30
+"""The largest other entry (weights, optimizer state) SB3 may read."""
 
 
 class UnsafeCheckpointError(ValueError):
@@ -77,7 +82,8 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
 
     Raises:
         UnsafeCheckpointError: a value needs an object outside the allowlist.
-        ValueError: the file is not an SB3 zip, or a value in it is damaged.
+        ValueError: the file is not an SB3 zip, a value in it is damaged, an entry is
+            too large, or a field is one no agent writes (``agents.agent_schema``).
         OSError: it cannot be read.
     """
     start = file.tell() if isinstance(file, io.IOBase) else 0
@@ -85,6 +91,13 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
         with zipfile.ZipFile(file) as archive:
             if "data" not in archive.namelist():
                 raise ValueError("it has no data entry")
+            for member in archive.infolist():
+                limit = MAX_DATA_BYTES if member.filename == "data" else MAX_MEMBER_BYTES
+                if member.file_size > limit:
+                    raise ValueError(
+                        f"its {member.filename!r} would inflate to {member.file_size:,} bytes, "
+                        f"over the {limit:,} an agent needs"
+                    )
             entries = json.loads(archive.read("data"))
     except zipfile.BadZipFile:
         raise ValueError("it is not a zip file, or it is truncated") from None
@@ -100,6 +113,7 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
             plain[key] = value
         elif key not in skip:
             rebuilt[key] = _rebuild(key, value[":serialized:"])
+    check_fields(plain, {**dict.fromkeys(entries.keys() - plain.keys()), **rebuilt})
     return plain, rebuilt
 
 

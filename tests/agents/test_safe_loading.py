@@ -1,6 +1,8 @@
 """Agent files load without unpickling anything they could use to run code."""
 
 import io
+import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -8,9 +10,14 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common import save_util
 
 from agents import ABNA2C, ABNPPO, make_agent
-from agents.safe_loading import UnsafeCheckpointError, read_data, safe_custom_objects
+from agents.safe_loading import (
+    MAX_DATA_BYTES,
+    UnsafeCheckpointError,
+    read_data,
+    safe_custom_objects,
+)
 from envs import make_vec_env
-from tests.crafted_files import with_payload
+from tests.crafted_files import with_fields, with_payload
 
 SMALL = {"ppo": {"n_steps": 16, "batch_size": 16, "n_epochs": 1}, "a2c": {"n_steps": 8}}
 LOADERS = {("ppo", "abn"): ABNPPO, ("ppo", "cnn"): PPO, ("a2c", "abn"): ABNA2C, ("a2c", "cnn"): A2C}
@@ -90,3 +97,42 @@ def test_values_given_by_the_caller_are_not_read_from_the_file(tmp_path):
     )
     loaded = ABNPPO.load(crafted, device="cpu", custom_objects={"learning_rate": 1e-4})
     assert loaded.learning_rate == 1e-4 and not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "refusal"),
+    [
+        ({"env": "BreakoutNoFrameskip-v4"}, "environment id"),
+        ({"an_extra_field": 1}, "'an_extra_field' that PPO and A2C agents do not"),
+        ({"n_envs": "8"}, "'n_envs' is '8'"),
+        ({"gamma": float("nan")}, "'gamma' is nan"),
+        ({"n_steps": 10**9}, "'n_steps' is 1000000000"),
+        ({"n_steps": 100_000, "n_envs": 1000}, "rollout of 100,000 steps x 1000 envs"),
+        ({"policy_kwargs": {"attention": "softmax", "colour": 1}}, "holds 'colour'"),
+        ({"policy_kwargs": {"motion_pooling": "sideways"}}, "'motion_pooling' is 'sideways'"),
+        ({"policy_kwargs": [1, 2]}, "'policy_kwargs' is [1, 2]"),
+        ({"rollout_buffer_kwargs": {"gae_lambda": 2}}, "'rollout_buffer_kwargs'"),
+    ],
+)
+def test_fields_no_agent_writes_are_refused_before_sb3_sees_them(tmp_path, fields, refusal):
+    saved_agent(tmp_path / "agent.zip")
+    crafted = with_fields(tmp_path / "agent.zip", tmp_path / "crafted.zip", fields)
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        read_data(crafted)
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        ABNPPO.load(crafted, device="cpu")
+
+
+def test_an_entry_that_would_inflate_past_its_limit_is_not_read(tmp_path):
+    saved_agent(tmp_path / "agent.zip")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(tmp_path / "agent.zip") as archive:
+        items = {name: archive.read(name) for name in archive.namelist()}
+    padded = items["data"][:-1] + b" " * (MAX_DATA_BYTES + 1) + b"}"  # valid JSON, 16 MB
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in {**items, "data": padded}.items():
+            archive.writestr(name, content)
+    with zipfile.ZipFile(bomb) as archive:  # compresses ~1000:1
+        assert archive.getinfo("data").compress_size < MAX_DATA_BYTES // 100
+    with pytest.raises(ValueError, match="'data' would inflate to 16,777,"):
+        read_data(bomb)
