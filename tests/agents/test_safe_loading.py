@@ -128,11 +128,11 @@ def test_an_entry_that_would_inflate_past_its_limit_is_not_read(tmp_path):
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(tmp_path / "agent.zip") as archive:
         items = {name: archive.read(name) for name in archive.namelist()}
-    padded = items["data"][:-1] + b" " * (MAX_DATA_BYTES + 1) + b"}"  # valid JSON, 16 MB
+    padded = items["data"].rstrip()[:-1] + b" " * (MAX_DATA_BYTES + 1) + b"}"  # valid JSON
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in {**items, "data": padded}.items():
             archive.writestr(name, content)
     with zipfile.ZipFile(bomb) as archive:  # compresses ~1000:1
         assert archive.getinfo("data").compress_size < MAX_DATA_BYTES // 100
-    with pytest.raises(ValueError, match="'data' would inflate to 16,777,"):
+    with pytest.raises(ValueError, match="'data' would inflate to .* over the 16,777,216"):
         read_data(bomb)
