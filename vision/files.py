@@ -80,10 +80,22 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
 TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}(\.\w+)?$")
 
 
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files that writers killed mid-write left under ``folder``
-    (call it while no writer runs there); returns them."""
-    stale = [p for p in folder.rglob(".*") if p.is_file() and TEMPORARY_NAME.match(p.name)]
+def temporary_name(target: str) -> re.Pattern[str]:
+    """The names ``AtomicFile`` gives the temporaries of files named ``target``, a
+    regular expression over file names (``attention-\\d{9}\\.mp4``) or a plain name."""
+    return re.compile(rf"^\.{target}\.[a-z0-9_]{{8}}(\.\w+)?$")
+
+
+def remove_stale_temporaries(folder: Path, targets: list[str]) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in ``folder`` (not
+    below it) for files named by ``targets`` (``temporary_name``'s patterns); nothing
+    else, however alike its name. Call it while no writer runs there; returns them."""
+    patterns = [temporary_name(target) for target in targets]
+    stale = [
+        path
+        for path in (folder.iterdir() if folder.is_dir() else ())
+        if path.is_file() and not path.is_symlink() and any(p.match(path.name) for p in patterns)
+    ]
     for path in stale:
         path.unlink()
     return stale

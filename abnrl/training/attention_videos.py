@@ -67,7 +67,7 @@ def record_attention(
         if next(written) % VIDEO_STRIDE == 0:
             frames.append(composer.rgb()[::2, ::2].copy())
 
-    out = run_dir.videos / f"attention-{model.num_timesteps:09d}.mp4"
+    out = run_dir.video(model.num_timesteps)
     out.parent.mkdir(parents=True, exist_ok=True)
     record_games(
         policy_network(model.policy),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ from pathlib import Path
 
 from abnrl.errors import UserError
 from abnrl.pretrained import pretrained_checkpoint
+from vision.files import remove_stale_temporaries
+
+VIDEO_NAME = r"attention-\d{9}\.mp4"
+"""The names of the attention videos a run records (``RunDir.video``), a regular expression."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,34 @@ class RunDir:
         """Attention videos recorded after evaluations during training."""
         return self.root / "videos"
 
+    def video(self, step: int) -> Path:
+        """The attention video recorded after the evaluation at ``step``."""
+        return self.videos / f"attention-{step:09d}.mp4"
+
     def create(self) -> None:
         self.latest.parent.mkdir(parents=True, exist_ok=True)
+
+    def is_foreign(self) -> bool:
+        """Whether the folder exists, holds something, and has no run config: a folder
+        that abnrl did not make, where a new run could mix its files with a user's."""
+        if not self.root.is_dir() or self.config.is_file():
+            return False
+        return any(self.root.iterdir())
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete what writers killed mid-write left of the run's own files: only the
+        temporaries of the files abnrl writes, in the folders it writes them in."""
+        own = {
+            self.root: [re.escape(p.name) for p in (self.config, self.progress, self.evaluations)]
+            + [re.escape(p.name) for p in (self.segments, self.branches)],
+            self.latest.parent: [re.escape(self.latest.name), re.escape(self.best.name)],
+            self.videos: [VIDEO_NAME],
+        }
+        return [
+            path
+            for folder, names in own.items()
+            for path in remove_stale_temporaries(folder, names)
+        ]
 
     @contextmanager
     def lock(self) -> Iterator[None]:

@@ -33,7 +33,7 @@ from abnrl.training.segments import record_start
 from agents import make_agent
 from agents.training import AttentionBranchTraining
 from envs import make_vec_env
-from vision.files import remove_stale_temporaries, write_json_atomic
+from vision.files import write_json_atomic
 
 
 def _load_resumed_model(config: ResolvedTrainConfig, run_dir: RunDir) -> tuple[BaseAlgorithm, dict]:
@@ -90,11 +90,15 @@ def run(flags: TrainConfig) -> int:
             f"{run_dir.root} already holds a run; continue it with "
             f"--resume {run_dir.root} or choose another --run-dir."
         )
+    if not resuming and run_dir.is_foreign():
+        raise UserError(
+            f"{run_dir.root} holds files that abnrl did not write; choose a new or empty --run-dir."
+        )
     if config.threads:
         torch.set_num_threads(config.threads)
     run_dir.create()
     with run_dir.lock():
-        remove_stale_temporaries(run_dir.root)
+        run_dir.remove_stale_temporaries()
         step = resumed[0].num_timesteps if resumed else 0
         trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         # A new run may start where an earlier start was killed before its first checkpoint.

@@ -27,7 +27,8 @@ def test_an_env_id_naming_a_module_beside_the_file_runs_nothing(trained_run, tmp
     assert "environment id" in result.stderr and "Traceback" not in result.stderr
     assert not marker.exists()
     # The file is live: Stable-Baselines3's own load imports the module.
-    load = "from stable_baselines3 import PPO\ntry:\n    PPO.load('evil.zip')\nexcept Exception:\n    pass"
+    load = "import contextlib, stable_baselines3 as sb3\n"
+    load += "with contextlib.suppress(Exception):\n    sb3.PPO.load('evil.zip')"
     subprocess.run([sys.executable, "-c", load], cwd=tmp_path, env=environment, timeout=600)
     assert marker.exists()
 
@@ -43,3 +44,39 @@ def test_a_resume_from_a_crafted_checkpoint_runs_nothing(trained_run, tmp_path, 
     result = abnrl("train", "--resume", run, *TINY, check=False)
     assert result.returncode == 2 and "environment id" in result.stderr
     assert not marker.exists()
+
+
+DECOYS = (".bashrc.20240101", ".config.backup_1", "notes/.draft.draft_v2.md")
+
+
+def plant_decoys(folder: Path) -> list[Path]:
+    """User files whose names look like temporary files."""
+    paths = [folder / name for name in DECOYS]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a user's file")
+    return paths
+
+
+def test_a_new_run_in_a_folder_abnrl_did_not_make_is_refused(tmp_path):
+    decoys = plant_decoys(tmp_path / "home")
+    result = abnrl("train", "--run-dir", tmp_path / "home", *TINY, check=False)
+    assert result.returncode == 2 and "did not write" in result.stderr
+    assert all(path.read_text() == "a user's file" for path in decoys)
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == [
+        ".bashrc.20240101",
+        ".config.backup_1",
+        "notes",
+    ]
+
+
+def test_a_resume_removes_only_its_own_temporary_files(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    decoys = plant_decoys(run) + plant_decoys(run / "checkpoints")
+    left = run / "checkpoints" / ".latest.zip.k2j4x9_q.zip"  # what a kill mid-save leaves
+    left.write_bytes(b"partial")
+    result = abnrl("train", "--resume", run, "--stop-at", "64", *TINY, check=False)
+    assert result.returncode == 0, result.stderr
+    assert not left.exists()
+    assert all(path.read_text() == "a user's file" for path in decoys)

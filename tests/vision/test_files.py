@@ -25,9 +25,20 @@ def test_a_long_lived_writer_appears_only_on_commit(tmp_path):
     assert target.read_bytes() == b"one" and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
 
 
-def test_stale_temporaries_are_found_below_a_folder(tmp_path):
+def test_only_the_named_targets_temporaries_are_removed(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     left = AtomicFile(tmp_path / "checkpoints" / "latest.zip", ".zip").tmp
-    kept = tmp_path / ".hidden-but-not-ours"
-    kept.write_text("x")
-    assert remove_stale_temporaries(tmp_path) == [left] and kept.exists()
+    # Look-alikes: a user's files whose names have a temporary's shape.
+    decoys = [
+        ".bashrc.20240101",
+        ".config.backup_1",
+        ".latest.zip.old",
+        ".latest.zip.backup_2026.zip",
+    ]
+    for name in decoys:
+        (tmp_path / "checkpoints" / name).write_text("x")
+    other = AtomicFile(tmp_path / "checkpoints" / "notes.md").tmp  # a target not named
+    assert remove_stale_temporaries(tmp_path / "checkpoints", ["latest\\.zip"]) == [left]
+    assert all((tmp_path / "checkpoints" / name).exists() for name in decoys)
+    assert other.exists()
+    assert remove_stale_temporaries(tmp_path, ["latest\\.zip"]) == []  # not below the folder
