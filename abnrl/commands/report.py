@@ -6,6 +6,7 @@ import base64
 import csv
 import html
 import json
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,12 +188,14 @@ def build_report(run: RunDir) -> str:
     if run.progress.is_file():
         parts.append(_learning_curve(run, config))
     parts += _evaluation_sections(run)
-    videos = sorted(run.root.rglob("*.mp4"))
+    videos, left_out = _videos(run.root)
     parts.append("<h2>Attention videos</h2>")
     for video in videos:
         uri = _data_uri(video.read_bytes(), "video/mp4")
         parts.append(f'<p>{_text(video.name)}</p><video controls muted src="{uri}"></video>')
-    if not videos:
+    for video, reason in left_out:
+        parts.append(f"<p>{_text(video.name)}: left out, {_text(reason)}.</p>")
+    if not videos and not left_out:
         parts.append(f"<p>None yet: <code>abnrl watch {_text(run.root)}</code> records one.</p>")
     if run.segments.is_file():
         columns = ("started_utc", "machine", "device", "threads", "torch", "abnrl")
@@ -205,6 +208,26 @@ def build_report(run: RunDir) -> str:
         "<h2>Config</h2>" + _table(["field", "value"], [[k, v] for k, v in config.items()])
     )
     return _page(title, parts)
+
+
+MAX_VIDEO_BYTES = 64 << 20
+"""The largest video inlined (a training run's are a few megabytes)."""
+
+
+def _videos(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The run's videos to inline (regular files inside the run dir, not too large) and
+    the others with the reason they are left out (a link, a FIFO, a large file)."""
+    inside = root.resolve()
+    kept, left_out = [], []
+    for path in sorted(root.rglob("*.mp4")):
+        mode = path.lstat().st_mode
+        if not stat.S_ISREG(mode) or not path.resolve().is_relative_to(inside):
+            left_out.append((path, "not a regular file inside the run dir"))
+        elif path.lstat().st_size > MAX_VIDEO_BYTES:
+            left_out.append((path, f"larger than {MAX_VIDEO_BYTES >> 20} MB"))
+        else:
+            kept.append(path)
+    return kept, left_out
 
 
 def run(config: ReportConfig) -> int:

@@ -1,6 +1,8 @@
 """``abnrl report``: a self-contained HTML page of a run."""
 
+import base64
 import json
+import os
 import re
 import shutil
 
@@ -45,3 +47,21 @@ def test_every_value_from_the_run_dir_is_escaped(trained_run, tmp_path):
     abnrl("report", run, "--out", tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert "<script" not in page and page.count("&lt;script&gt;") >= 5
+
+
+def test_only_regular_video_files_inside_the_run_dir_are_inlined(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("THE-SECRET-BYTES")
+    videos = run / "videos"
+    videos.mkdir(exist_ok=True)
+    (videos / "leak.mp4").symlink_to(secret)
+    os.mkfifo(videos / "pipe.mp4")  # reading it would wait forever
+    result = abnrl("report", run, "--out", tmp_path / "report.html")
+    assert result.returncode == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "leak.mp4: left out, not a regular file inside the run dir." in page
+    assert "pipe.mp4: left out" in page
+    encoded = base64.b64encode(secret.read_bytes()).decode()
+    assert "THE-SECRET-BYTES" not in page and encoded[:12] not in page
