@@ -6,6 +6,7 @@ Each check raises ``UserError`` with one sentence that names the flag.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -58,11 +59,20 @@ def check_output(path: Path) -> None:
 
 
 def check_at_least(config: object, minimums: Mapping[str, float]) -> None:
-    """Each named field of ``config`` is at least its minimum (None counts as not given)."""
+    """Each named field of ``config`` is a finite number at least its minimum (None counts
+    as not given)."""
     for name, minimum in minimums.items():
         value = getattr(config, name)
-        if value is not None and value < minimum:
+        if value is not None and not (math.isfinite(value) and value >= minimum):
             raise UserError(f"{flag(name)} must be at least {minimum}, got {value}.")
+
+
+def check_between(config: object, ranges: Mapping[str, tuple[float, float]]) -> None:
+    """Each named field of ``config`` is a finite number within its (low, high) range."""
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        if not (math.isfinite(value) and low <= value <= high):
+            raise UserError(f"{flag(name)} must be between {low} and {high}, got {value}.")
 
 
 def typed_config(cls: type, values: Mapping[str, Any], source: Path) -> Any:

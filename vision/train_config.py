@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,5 +151,7 @@ def validate(config: TrainConfig) -> None:
         "lr": config.lr,
     }
     for name, number in positive.items():
-        if number <= 0:
-            raise ValueError(f"The {name} must be positive, not {number}.")
+        if not number > 0 or not math.isfinite(number):
+            raise ValueError(f"The {name} must be a positive number, not {number}.")
+    if not 0 < config.gamma <= 1:
+        raise ValueError(f"The gamma (each drop's factor) must be in (0, 1], not {config.gamma}.")

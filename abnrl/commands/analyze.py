@@ -36,7 +36,13 @@ from abnrl.errors import UserError
 from abnrl.media.peaks import PEAK_WINDOW
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.run_dir import choose_checkpoint
-from abnrl.validation import DeviceName, check_at_least, check_device, check_output
+from abnrl.validation import (
+    DeviceName,
+    check_at_least,
+    check_between,
+    check_device,
+    check_output,
+)
 from agents.policy_view import policy_network
 from vision.files import write_json_atomic, write_text_atomic
 
@@ -97,7 +103,11 @@ class AnalyzeConfig:
 
 
 def _validate(config: AnalyzeConfig) -> None:
-    check_at_least(config, {"episodes": 1, "every": 1, "max_steps_per_game": 1, "peak_window": 0})
+    check_at_least(
+        config,
+        {"episodes": 1, "every": 1, "max_steps_per_game": 1, "peak_window": 0, "seed": 0},
+    )
+    check_between(config, {"radius": (0.5, 84.0), "tolerance": (0.0, 84.0)})
     check_device(config.device)
     unknown = [name for name in config.maps if name not in SOURCE_NAMES]
     if unknown or not config.maps:

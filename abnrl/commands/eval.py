@@ -51,7 +51,7 @@ class EvalConfig:
 
 
 def run(config: EvalConfig) -> int:
-    check_at_least(config, {"episodes": 1, "n_envs": 1})
+    check_at_least(config, {"episodes": 1, "n_envs": 1, "seed": 0})
     if config.protocol is not None:
         check_choice("protocol", config.protocol, PROTOCOLS)
     check_device(config.device)

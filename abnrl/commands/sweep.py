@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
+from abnrl.errors import UserError
 from abnrl.sweeps.plan import parse_grid, plan_trials, save_plan
 from abnrl.sweeps.runner import Outcome, run_sweep
 from abnrl.validation import check_at_least
@@ -40,6 +41,9 @@ class SweepConfig:
 
 def run(config: SweepConfig) -> int:
     check_at_least(config, {"cpus_per_trial": 0.01, "gpus_per_trial": 0, "max_retries": 0})
+    negative = [seed for seed in config.seeds if seed < 0]
+    if negative or not config.seeds:
+        raise UserError(f"--seeds must be whole numbers from 0, got {negative or 'none'}.")
     axes = parse_grid(config.grid)
     trials = plan_trials(axes, config.seeds)
     save_plan(config.sweep_dir, axes, config.seeds)

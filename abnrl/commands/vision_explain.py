@@ -25,7 +25,7 @@ from tyro.conf import Positional
 
 from abnrl.errors import UserError
 from abnrl.media.images import check_images, read_rgb
-from abnrl.validation import check_at_least, parse_device
+from abnrl.validation import check_at_least, check_between, parse_device
 from vision.checkpoint import TrainedModel, load_trained
 from vision.explain import (
     CAM,
@@ -78,6 +78,7 @@ class VisionExplainConfig:
 def run(config: VisionExplainConfig) -> int:
     """Write the overlays and print each image's top-k classes; returns 0."""
     check_at_least(config, {"top_k": 1})
+    check_between(config, {"alpha": (0.0, 1.0)})
     device = parse_device(config.device)
     check_images(config.images)
     trained = _load(config, device)

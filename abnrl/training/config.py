@@ -142,6 +142,7 @@ RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threa
 
 # Smallest value of each numeric flag (None: not given).
 MINIMUMS = {
+    "seed": 0,
     "total_steps": 1,
     "stop_at": 1,
     "n_envs": 1,

@@ -16,7 +16,7 @@ from abnrl.cli import main
 from abnrl.training.checkpoints import save_checkpoint
 from agents import make_agent
 from envs import make_vec_env
-from tests.crafted_files import WritesAFile, with_payload
+from tests.crafted_files import WritesAFile, with_fields, with_payload
 
 
 def _edit_json(path: Path, **changes) -> None:
@@ -341,6 +341,40 @@ CASES = [
         lambda r, t: _cifar_with_payload(t),
     ),
     case("unknown-command", "fly", "fly"),
+    # Values that were silently accepted or ended in a traceback (issue 42)
+    case("train-negative-seed", "train --seed -1 --run-dir {tmp}/new", "--seed"),
+    case("eval-negative-seed", "eval {run} --seed -5", "--seed"),
+    case("analyze-negative-radius", "analyze {run} --radius -1", "--radius"),
+    case("analyze-nan-radius", "analyze {run} --radius nan", "--radius"),
+    case("analyze-negative-tolerance", "analyze {run} --tolerance -5", "--tolerance"),
+    case(
+        "explain-nan-alpha",
+        "vision explain {tmp}/frame.png --alpha nan",
+        "--alpha",
+        lambda r, t: _image(t, (32, 32)),
+    ),
+    case(
+        "explain-alpha-5",
+        "vision explain {tmp}/frame.png --alpha 5",
+        "--alpha",
+        lambda r, t: _image(t, (32, 32)),
+    ),
+    case("vision-train-nan-lr", "vision train --lr nan --epochs 1", "lr"),
+    case("vision-train-negative-gamma", "vision train --gamma -1 --epochs 1", "gamma"),
+    case(
+        "train-in-a-users-folder",
+        "train --run-dir {tmp}/home",
+        "did not write",
+        lambda r, t: (t / "home").mkdir() or (t / "home" / ".bashrc.20240101").write_text("x"),
+    ),
+    case(
+        "eval-env-id-in-the-agent",
+        "eval {tmp}/evil.zip",
+        "environment id",
+        lambda r, t: with_fields(
+            r / "checkpoints" / "latest.zip", t / "evil.zip", {"env": "os:Anything-v0"}
+        ),
+    ),
 ]
 
 
