@@ -99,6 +99,9 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
                         f"over the {limit:,} an agent needs"
                     )
             entries = json.loads(archive.read("data"))
+            for member in archive.namelist():
+                if member.endswith(".pth"):
+                    _check_tensors(member, archive.read(member))
     except zipfile.BadZipFile:
         raise ValueError("it is not a zip file, or it is truncated") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -115,6 +118,20 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
             rebuilt[key] = _rebuild(key, value[":serialized:"])
     check_fields(plain, {**dict.fromkeys(entries.keys() - plain.keys()), **rebuilt})
     return plain, rebuilt
+
+
+def _check_tensors(member: str, content: bytes) -> None:
+    """A ``.pth`` entry must be what SB3 writes: a mapping that ``torch.load`` reads with
+    ``weights_only=True`` (SB3 reads it so too; this names the entry when it cannot)."""
+    try:
+        loaded = torch.load(io.BytesIO(content), weights_only=True, map_location="cpu")
+    except Exception as error:  # torch raises many kinds on damaged or foreign files
+        raise ValueError(
+            f"its {member!r} is not a tensor file that loads without running code "
+            f"({type(error).__name__})"
+        ) from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"its {member!r} holds a {type(loaded).__name__}, not a mapping")
 
 
 def _rebuild(key: str, serialized: Any) -> Any:

@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common import save_util
 
@@ -136,3 +137,25 @@ def test_an_entry_that_would_inflate_past_its_limit_is_not_read(tmp_path):
         assert archive.getinfo("data").compress_size < MAX_DATA_BYTES // 100
     with pytest.raises(ValueError, match="'data' would inflate to .* over the 16,777,216"):
         read_data(bomb)
+
+
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [
+        (b"not a tensor file", "'policy.pth' is not a tensor file that loads without running code"),
+        (None, "'policy.pth' holds a list, not a mapping"),
+    ],
+)
+def test_a_damaged_or_foreign_tensor_entry_is_named(tmp_path, content, refusal):
+    saved_agent(tmp_path / "agent.zip")
+    if content is None:
+        buffer = io.BytesIO()
+        torch.save([torch.zeros(2)], buffer)
+        content = buffer.getvalue()
+    with zipfile.ZipFile(tmp_path / "agent.zip") as archive:
+        items = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(tmp_path / "crafted.zip", "w") as archive:
+        for name, value in {**items, "policy.pth": content}.items():
+            archive.writestr(name, value)
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        read_data(tmp_path / "crafted.zip")
