@@ -99,9 +99,9 @@ def read_data(file: AgentFile, *, skip: Collection[str] = ()) -> tuple[dict, dic
                         f"over the {limit:,} an agent needs"
                     )
             entries = json.loads(archive.read("data"))
-            for member in archive.namelist():
-                if member.endswith(".pth"):
-                    _check_tensors(member, archive.read(member))
+            for name in archive.namelist():
+                if name.endswith(".pth"):
+                    _check_tensors(name, archive.read(name))
     except zipfile.BadZipFile:
         raise ValueError("it is not a zip file, or it is truncated") from None
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -176,7 +176,7 @@ def _check_input_size(build_model: Callable[[], nn.Module], name: str, image_siz
     """Refuse a model that cannot read the dataset's images, before building it for real."""
     with torch.device("meta"):
         try:
-            build_model()(torch.empty(1, 3, image_size, image_size))
+            build_model()(torch.empty(2, 3, image_size, image_size))  # 2: BatchNorm trains
         except RuntimeError as error:
             raise ValueError(
                 f"{name} cannot read {image_size}x{image_size} images; pick a model for "

@@ -17,6 +17,7 @@ from typing import Any
 
 from abnrl.cli import flag_value
 from abnrl.errors import UserError
+from vision.data.image_limits import ImageTooLargeError
 from vision.train import SetupError, TrainConfig, train
 
 _CIFAR_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -116,6 +117,8 @@ def run(config: VisionTrainConfig) -> int:
         result = train(resolve(config))
     except SetupError as error:
         raise UserError(str(error)) from error
+    except ImageTooLargeError as error:  # found when a batch of the data is read
+        raise UserError(error.sentence()) from error
     final = result.final
     top5 = "" if final.top5_error is None else f", top-5 error {final.top5_error:.2%}"
     print(

@@ -9,20 +9,19 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from abnrl.errors import UserError
-
-MAX_PIXELS = 50_000_000
-"""Larger images are refused: decoding one (a "decompression bomb" is a few KB on disk)
-could exhaust memory, and no model here looks at more than a few hundred pixels a side."""
+from vision.data.image_limits import MAX_PIXELS, MAX_SIDE, size_problem
 
 
 def _refused(path: Path, size: str) -> UserError:
     return UserError(
-        f"{path} is {size} pixels; images above {MAX_PIXELS // 10**6} million pixels are refused."
+        f"{path} is {size}; images above {MAX_PIXELS // 10**6} million pixels or "
+        f"{MAX_SIDE:,} a side are refused."
     )
 
 
 def check_images(paths: Iterable[Path]) -> None:
-    """Every path is a readable image of at most ``MAX_PIXELS`` pixels (only headers are read).
+    """Every path is a readable image of at most ``MAX_PIXELS`` pixels and ``MAX_SIDE`` a
+    side (only headers are read).
 
     Raises:
         UserError: none given, or one missing, unreadable or too large.
@@ -32,9 +31,9 @@ def check_images(paths: Iterable[Path]) -> None:
     if not paths or missing:
         raise UserError(f"No image file at {', '.join(missing) or 'any path given'}.")
     for path in paths:
-        width, height = _size(path)
-        if width * height > MAX_PIXELS:
-            raise _refused(path, f"{width}x{height}")
+        problem = size_problem(*_size(path))
+        if problem is not None:
+            raise _refused(path, problem)
 
 
 def read_rgb(path: Path) -> Image.Image:
@@ -54,7 +53,7 @@ def _size(path: Path) -> tuple[int, int]:
                 return image.size
     except Image.DecompressionBombError:  # above twice Pillow's own limit, itself above ours
         pillow_limit = Image.MAX_IMAGE_PIXELS or 0  # set: unset, Pillow raises nothing
-        raise _refused(path, f"over {2 * pillow_limit // 10**6} million") from None
+        raise _refused(path, f"over {2 * pillow_limit // 10**6} million pixels") from None
     except (UnidentifiedImageError, OSError) as error:
         raise _unreadable(path, error) from None
 

@@ -35,6 +35,17 @@ def _image(tmp: Path, size: tuple[int, int], name: str = "frame.png") -> Path:
     return path
 
 
+def _image_folder(tmp: Path) -> None:
+    """An ImageFolder dataset (train/ and val/, two classes) with one thin image: five
+    training images, one batch of 5."""
+    for split in ("train", "val"):
+        for label in ("a", "b"):
+            (tmp / "folder" / split / label).mkdir(parents=True)
+            for name in ("ok1.png", "ok2.png"):
+                _image(tmp / "folder" / split / label, (8, 8), name)
+    _image(tmp / "folder" / "train" / "a", (45_000_000, 1), "thin.png")
+
+
 def _pt(tmp: Path, content: object, name: str = "model.pt") -> Path:
     path = tmp / name
     torch.save(content, path)
@@ -282,6 +293,19 @@ CASES = [
         "vision explain {tmp}/frame.png --model resnet18",
         "million pixels",
         lambda r, t: _image(t, (20_000, 20_000)),
+    ),
+    case(
+        "explain-thin-image",
+        "vision explain {tmp}/frame.png --model resnet18",
+        "a side over",
+        lambda r, t: _image(t, (45_000_000, 1)),
+    ),
+    case(
+        "vision-train-thin-image-in-a-folder",
+        "vision train --dataset imagefolder --data-root {tmp}/folder --epochs 1 --model resnet18 "
+        "--batch-size 5 --image-size 32",
+        "a side over",
+        lambda r, t: _image_folder(t),
     ),
     case("explain-missing-image", "vision explain {tmp}/none.png --model resnet18", "none.png"),
     case(

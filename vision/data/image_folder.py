@@ -13,6 +13,7 @@ from pathlib import Path
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 
+from vision.data.image_limits import load_rgb, open_limited
 from vision.data.splits import DatasetSplits
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -50,8 +51,13 @@ def load_image_folder(root: Path, *, image_size: int = 224, augment: bool = True
             normalize,
         ]
     )
-    train = ImageFolder(str(train_dir), transform=training if augment else evaluation)
-    test = ImageFolder(str(test_dir), transform=evaluation)
+    train = ImageFolder(
+        str(train_dir), transform=training if augment else evaluation, loader=load_rgb
+    )
+    test = ImageFolder(str(test_dir), transform=evaluation, loader=load_rgb)
+    # Every image's size, from its header, before any work (load_rgb checks again).
+    for path, _ in (*train.samples, *test.samples):
+        open_limited(path).close()
     if train.classes != test.classes:
         raise ValueError(f"{train_dir} and {test_dir} must have the same class folders.")
     return DatasetSplits(

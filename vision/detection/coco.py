@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from vision.data.image_limits import open_limited
 from vision.detection.data import DetectionDataset, check_image
 from vision.files import atomic_file
 
@@ -98,7 +99,7 @@ def read_coco(folder: Path) -> DetectionDataset:
 
 def _read_image(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with open_limited(path) as image:
             array = np.asarray(image.convert("RGB"))
     except (FileNotFoundError, UnidentifiedImageError, OSError):
         raise ValueError(f"Cannot read the image {path}.") from None
