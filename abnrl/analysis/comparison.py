@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import scipy.stats
 
@@ -83,6 +85,11 @@ def _read_run(root: Path) -> Run:
             )
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
         raise UserError(f"The run {root} has a malformed config or evaluation file.") from None
+    if not isinstance(config, dict) or not isinstance(config.get("game"), str):
+        raise UserError(f"The run {root} has a config that names no game.")
+    scores = [score, *curve.values(), *(games or [])]
+    if not all(math.isfinite(value) for value in scores):
+        raise UserError(f"The run {root} has a score that is not a finite number.")
     return Run(root, config, score, source, curve, games)
 
 
@@ -426,11 +433,15 @@ def _interval(value: Estimate, digits: int = 3) -> str:
 def figures(comparison: Comparison) -> dict[str, bytes]:
     """PNG files by name: the aggregates with their CIs, and the IQM learning curves."""
     unit = "human-normalized score" if comparison.normalized else "score"
-    pngs = {"aggregates.png": aggregates_png(comparison.aggregates, AGGREGATE_TITLES, unit=unit)}
-    if comparison.curves:
-        pngs["curves.png"] = confidence_curves_png(
-            comparison.curves,
-            title=f"{comparison.game}: IQM over seeds of the evaluation score, 95% CI",
-            ylabel=f"evaluation {unit}",
-        )
+    # Group names hold config values: a "$" in one is text, not math to typeset.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        pngs = {
+            "aggregates.png": aggregates_png(comparison.aggregates, AGGREGATE_TITLES, unit=unit)
+        }
+        if comparison.curves:
+            pngs["curves.png"] = confidence_curves_png(
+                comparison.curves,
+                title=f"{comparison.game}: IQM over seeds of the evaluation score, 95% CI",
+                ylabel=f"evaluation {unit}",
+            )
     return pngs

@@ -50,9 +50,10 @@ def run(config: CompareConfig) -> int:
     comparison = compare(groups, reps=config.reps, seed=config.seed)
     for title, header, rows in summary_tables(comparison):
         print(f"{title}\n\n{markdown_table(header, rows)}\n")
+    pngs = figures(comparison)  # drawn before anything is written
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "compare.json", comparison.to_json())
-    for name, png in figures(comparison).items():
+    for name, png in pngs.items():
         write_bytes_atomic(out / name, png)
     print(f"wrote {out}/compare.json and its figures")
     return 0

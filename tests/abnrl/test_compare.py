@@ -194,3 +194,34 @@ def test_overlapping_games_are_not_settled_and_seeds_are_not_compared_by_game(tm
     made_up_runs(tmp_path / "b", "abn", ABN)
     made_up_runs(tmp_path / "b", "cnn", CNN)
     assert compare(group_runs(find_runs([tmp_path / "b"])), reps=200).differences == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "refusal"),
+    [
+        (lambda run: (run / "config.json").write_text("[1, 2]"), "names no game"),
+        (lambda run: (run / "config.json").write_text('{"game": ["breakout"]}'), "names no game"),
+        (
+            lambda run: (run / "evaluations.csv").write_text("step,mean\n50000,NaN\n"),
+            "not a finite number",
+        ),
+        (
+            lambda run: (run / "evaluations.csv").write_text("step,mean\n50000,Infinity\n"),
+            "not a finite number",
+        ),
+    ],
+)
+def test_malformed_run_files_are_refused_in_one_sentence(tmp_path, damage, refusal):
+    made_up_runs(tmp_path, "abn", [1.0, 2.0])
+    damage(tmp_path / "abn-0")
+    result = abnrl("compare", tmp_path, "--out", tmp_path / "out", "--reps", 100, check=False)
+    assert result.returncode == 2 and refusal in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_values_that_look_like_math_text_are_drawn_as_text(tmp_path):
+    made_up_runs(tmp_path, r"$\undefinedmacro$", [1.0, 2.0])  # the group policy=$...$
+    made_up_runs(tmp_path, "cnn", [3.0, 4.0])
+    result = abnrl("compare", tmp_path, "--out", tmp_path / "out", "--reps", 100)
+    assert result.returncode == 0
+    assert (tmp_path / "out" / "aggregates.png").read_bytes()[:4] == b"\x89PNG"
