@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -219,16 +221,25 @@ class TrainingMonitor(BaseCallback):
 
 
 def keep_rows_through(path: Path, step: int) -> None:
-    """Drop the rows of a CSV log after ``step`` (a resumed run's discarded future)."""
+    """Drop the rows of a CSV log after ``step`` (a resumed run's discarded future), and a
+    torn last row (one without its line end: a write cut short by a power loss), which is
+    reported on stderr."""
     if not path.exists():
         return
-    with path.open(newline="") as file:
-        rows = list(csv.reader(file))
+    text = path.read_text()
+    torn = bool(text) and not text.endswith("\n")
+    rows = list(csv.reader(io.StringIO(text)))
+    if torn:
+        rows.pop()
+        print(
+            f"abnrl: {path} ended in a torn row (a write cut short); it was dropped.",
+            file=sys.stderr,
+        )
     if not rows:
         return
     column = rows[0].index("step")
     kept = [rows[0]] + [row for row in rows[1:] if int(row[column]) <= step]
-    if len(kept) < len(rows):
+    if torn or len(kept) < len(rows):
         write_atomic(path, lambda tmp: _write_rows(tmp, kept), suffix=".csv")
 
 

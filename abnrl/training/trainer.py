@@ -100,9 +100,9 @@ def run(flags: TrainConfig) -> int:
     with run_dir.lock():
         run_dir.remove_stale_temporaries()
         step = resumed[0].num_timesteps if resumed else 0
-        trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         # A new run may start where an earlier start was killed before its first checkpoint.
         _forget_the_discarded_future(run_dir, step)
+        trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         write_json_atomic(run_dir.config, saved_config(config))
         return _train(config, run_dir, resumed, trained_s)
 

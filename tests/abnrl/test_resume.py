@@ -94,6 +94,17 @@ def test_a_resume_forgets_what_was_logged_after_its_checkpoint(tmp_path):
     assert steps == sorted(set(steps)) and max(steps) <= 96
 
 
+def test_a_torn_last_log_row_is_dropped_on_resume_with_a_warning(tmp_path):
+    run_dir = tmp_path / "run"
+    abnrl("train", "--run-dir", run_dir, "--total-steps", 100_000, "--stop-at", 64, *TINY)
+    progress = run_dir / "progress.csv"
+    whole = progress.read_text()
+    progress.write_text(whole + whole.splitlines()[-1][:7])  # a power loss mid-row
+    result = abnrl("train", "--resume", run_dir, "--stop-at", 96)
+    assert "torn row" in result.stderr and "progress.csv" in result.stderr
+    assert logged_steps(run_dir) == [32, 64, 96]
+
+
 def test_a_start_killed_before_its_first_checkpoint_is_started_over_cleanly(tmp_path):
     run_dir = tmp_path / "run"
     start = ("train", "--run-dir", run_dir, "--total-steps", 100_000, *TINY)
