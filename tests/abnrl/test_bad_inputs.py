@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -59,6 +60,20 @@ def _cifar_with_payload(tmp: Path) -> None:
         (folder / name).write_bytes(pickle.dumps({"labels": [0]}))
     payload = {"data": WritesAFile(tmp / "ran"), "labels": [0]}
     (folder / "data_batch_1").write_bytes(pickle.dumps(payload))
+
+
+def _cifar(tmp: Path, batch: dict | None = None, meta: dict | None = None) -> None:
+    """A CIFAR-10 folder of tiny batches (two images each), ``batch`` as data_batch_1 and
+    ``meta`` as batches.meta where given."""
+    folder = tmp / "cifar" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    good = {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 1]}
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]:
+        (folder / name).write_bytes(pickle.dumps(good))
+    if batch is not None:
+        (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
+    names = meta if meta is not None else {"label_names": [f"class {i}" for i in range(10)]}
+    (folder / "batches.meta").write_bytes(pickle.dumps(names))
 
 
 def _zip_without_data(path: Path) -> None:
@@ -363,6 +378,30 @@ CASES = [
         "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
         "builtins.exec",
         lambda r, t: _cifar_with_payload(t),
+    ),
+    case(
+        "vision-train-cifar-ints",
+        "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
+        "not an array of bytes",
+        lambda r, t: _cifar(t, {"data": [1, 2, 3], "labels": [0]}),
+    ),
+    case(
+        "vision-train-cifar-labels-none",
+        "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
+        "one integer label per image",
+        lambda r, t: _cifar(t, {"data": np.zeros((2, 3072), np.uint8), "labels": None}),
+    ),
+    case(
+        "vision-train-cifar-meta-without-names",
+        "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
+        "no label_names",
+        lambda r, t: _cifar(t, meta={"num_cases_per_batch": 2}),
+    ),
+    case(
+        "vision-train-cifar-label-out-of-range",
+        "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
+        "outside 0-9",
+        lambda r, t: _cifar(t, {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 12]}),
     ),
     case("unknown-command", "fly", "fly"),
     # Values that were silently accepted or ended in a traceback (issue 42)

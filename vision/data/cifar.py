@@ -61,7 +61,13 @@ def load_cifar(name: str, root: Path, *, seed: int = 0, augment: bool = True) ->
     train_images = torch.cat([images for images, _ in train_parts])
     train_labels = torch.cat([labels for _, labels in train_parts])
     test_images, test_labels = _read_batch(folder / layout.test_file, layout)
-    classes = tuple(_unpickle(folder / layout.meta_file, layout)[layout.names_key])
+    classes = _read_names(folder / layout.meta_file, layout)
+    for labels, file in ((train_labels, "training"), (test_labels, layout.test_file)):
+        if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(classes):
+            raise ValueError(
+                f"The {layout.title} {file} labels lie outside 0-{len(classes) - 1}, the "
+                f"{len(classes)} classes of {layout.meta_file}."
+            )
     augmentation = Augmentation(padding=4, flip=True) if augment else None
     return DatasetSplits(
         name=name,
@@ -106,7 +112,25 @@ def _unpickle(path: Path, layout: _Layout) -> dict:
 
 def _read_batch(path: Path, layout: _Layout) -> tuple[torch.Tensor, torch.Tensor]:
     batch = _unpickle(path, layout)
-    if "data" not in batch or layout.label_key not in batch:
+    if not isinstance(batch, dict) or "data" not in batch or layout.label_key not in batch:
         raise ValueError(f"{path} is not a {layout.title} batch (no data or {layout.label_key}).")
-    data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return torch.from_numpy(data.copy()), torch.tensor(batch[layout.label_key], dtype=torch.long)
+    data, labels = batch["data"], batch[layout.label_key]
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2):
+        raise ValueError(
+            f"{path} is not a {layout.title} batch (its data is not an array of bytes)."
+        )
+    if data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{path} is not a {layout.title} batch (its images are not 32x32x3).")
+    labels = np.asarray(labels) if isinstance(labels, list | np.ndarray) else np.array(None)
+    if labels.shape != (len(data),) or labels.dtype.kind not in "iu":
+        raise ValueError(f"{path} is not a {layout.title} batch (not one integer label per image).")
+    data = data.reshape(-1, 3, 32, 32)
+    return torch.from_numpy(data.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def _read_names(path: Path, layout: _Layout) -> tuple[str, ...]:
+    meta = _unpickle(path, layout)
+    names = meta.get(layout.names_key) if isinstance(meta, dict) else None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path} is not a {layout.title} meta file (no {layout.names_key}).")
+    return tuple(names)
