@@ -155,3 +155,21 @@ def test_mask_average_precision_matches_by_mask_overlap():
     # the second mask's IoU is 0.5: a hit at IoU 0.5 only, so recall 1/2 at the nine others
     at_half_recall = 51 / 101
     assert metrics["mask_map_50_95"] == pytest.approx((1.0 + 9 * at_half_recall) / 10)
+
+
+@pytest.mark.parametrize(
+    ("edit", "refusal"),
+    [
+        (lambda coco: coco["annotations"][0].update(category_id=99), "unknown category 99"),
+        (lambda coco: coco["images"][0].pop("file_name"), "names no file inside"),
+        (lambda coco: coco["images"][0].update(file_name="../../secret.png"), "names no file"),
+        (lambda coco: coco["annotations"][0].update(bbox=[1, 2, "x", 4]), "not four numbers"),
+    ],
+)
+def test_coco_entries_are_checked_before_any_image_is_read(tmp_path, edit, refusal):
+    write_coco(shapes_detection_dataset(2, seed=1), tmp_path)
+    coco = json.loads((tmp_path / "annotations.json").read_text())
+    edit(coco)
+    (tmp_path / "annotations.json").write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match=refusal):
+        read_coco(tmp_path)

@@ -9,6 +9,7 @@ uncompressed RLE; annotations without a segmentation get masks from their box
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def read_coco(folder: Path) -> DetectionDataset:
         per_image: dict[int, list[dict[str, Any]]] = {image["id"]: [] for image in coco["images"]}
         for annotation in coco["annotations"]:
             per_image[annotation["image_id"]].append(annotation)
+        _check_entries(path, coco, label_of)
     except FileNotFoundError:
         raise ValueError(f"No COCO annotation file at {path}.") from None
     except (json.JSONDecodeError, KeyError, TypeError) as error:
@@ -95,6 +97,29 @@ def read_coco(folder: Path) -> DetectionDataset:
             masks.append(np.stack(decoded) if decoded else np.zeros((0, *shape), dtype=bool))
     classes = tuple(c["name"] for c in categories)
     return DetectionDataset(images, boxes, labels, classes, masks=masks if with_masks else None)
+
+
+def _check_entries(path: Path, coco: dict, label_of: dict) -> None:
+    """Every image names a file inside the folder; every annotation a known category and
+    a box of four finite numbers."""
+    folder = path.parent.resolve()
+    for entry in coco["images"]:
+        name = entry.get("file_name")
+        if not isinstance(name, str) or not (folder / name).resolve().is_relative_to(folder):
+            raise ValueError(f"{path}: image {entry.get('id')} names no file inside {folder}.")
+    for annotation in coco["annotations"]:
+        if annotation.get("category_id") not in label_of:
+            raise ValueError(
+                f"{path}: an annotation of image {annotation.get('image_id')} has the unknown "
+                f"category {annotation.get('category_id')!r}."
+            )
+        box = annotation.get("bbox")
+        if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
+            raise ValueError(f"{path}: an annotation's bbox is not four numbers.")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _read_image(path: Path) -> np.ndarray:
