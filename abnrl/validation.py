@@ -50,8 +50,11 @@ def parse_device(device: str) -> torch.device:
     return resolve_device(device)
 
 
-def check_output(path: Path) -> None:
-    """``path`` can be written: checked before any long work that ends by writing it."""
+def check_output(path: Path, *, folder: bool = False) -> None:
+    """``path`` (a file, or a ``folder`` to write files in) can be written: checked before
+    any long work that ends by writing it."""
+    if folder and path.exists() and not path.is_dir():
+        raise UserError(f"Cannot write into {path}: it is a file, not a folder.")
     if not path.parent.is_dir():
         raise UserError(f"Cannot write {path}: the folder {path.parent} does not exist.")
     if not os.access(path.parent, os.W_OK | os.X_OK):

@@ -125,7 +125,7 @@ def run(config: AnalyzeConfig) -> int:
         if config.pretrained
         else checkpoint.parent / "attention-analysis"
     )
-    check_output(out)
+    check_output(out, folder=True)
     model, meta = load_checkpoint(checkpoint, device=config.device)
     if meta["game"] != "breakout":
         raise UserError(

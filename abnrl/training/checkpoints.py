@@ -15,7 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from abnrl.errors import UserError
 from agents import ABNA2C, ABNPPO, channels_last_on_cpu
 from agents.safe_loading import UnsafeCheckpointError, read_data
-from envs import action_count, discrete_actions
+from envs import PROTOCOLS, action_count, available_games, discrete_actions
 from vision.files import write_atomic
 
 # Saved on the model object, so that SB3 stores it inside the zip.
@@ -102,6 +102,12 @@ def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgo
     meta = objects.get(META_ATTRIBUTE)
     if not isinstance(meta, dict) or "game" not in meta:
         raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
+    game, protocol = meta.get("game"), meta.get("protocol")
+    if not isinstance(game, str) or game not in available_games() or protocol not in PROTOCOLS:
+        raise UserError(
+            f"{path} records the game {game!r} and protocol {protocol!r}; abnrl plays the "
+            "games of ale-py on the protocols classic and v5."
+        )
     try:
         algorithm = _algorithm_class(meta, plain.keys() | objects.keys())
     except ValueError as error:

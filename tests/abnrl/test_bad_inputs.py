@@ -96,6 +96,11 @@ def _pong_agent_claiming_breakout(run: Path, tmp: Path) -> None:
     save_checkpoint(agent, tmp / "pong-agent.zip", game="breakout", protocol="classic")
 
 
+def _agent_of_an_unknown_game(run: Path, tmp: Path) -> None:
+    agent = make_agent(make_vec_env("breakout", 1), seed=0, device="cpu", n_steps=8, batch_size=8)
+    save_checkpoint(agent, tmp / "odd-agent.zip", game="notagame", protocol="classic")
+
+
 def case(name, command, phrase, setup=None):
     """A bad input: ``command`` ({run} and {tmp} stand for the paths), the phrase its
     sentence must hold, and ``setup(run, tmp)`` that damages the files first."""
@@ -402,6 +407,24 @@ CASES = [
         "vision train --dataset cifar10 --data-root {tmp}/cifar --epochs 1",
         "outside 0-9",
         lambda r, t: _cifar(t, {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 12]}),
+    ),
+    case(
+        "eval-unknown-recorded-game",
+        "eval {tmp}/odd-agent.zip",
+        "records the game 'notagame'",
+        _agent_of_an_unknown_game,
+    ),
+    case(
+        "watch-unknown-recorded-game",
+        "watch {tmp}/odd-agent.zip",
+        "records the game 'notagame'",
+        _agent_of_an_unknown_game,
+    ),
+    case(
+        "analyze-out-is-a-file",
+        "analyze {run} --out {tmp}/taken.txt",
+        "taken.txt",
+        lambda r, t: (t / "taken.txt").write_text("x"),
     ),
     case("unknown-command", "fly", "fly"),
     # Values that were silently accepted or ended in a traceback (issue 42)
