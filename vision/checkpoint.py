@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,10 @@ def save_atomically(state: dict[str, Any], path: Path) -> None:
         torch.save(state, file)
 
 
+MAX_IMAGE_SIZE = 4096
+"""The largest image side a checkpoint may ask inputs to be resized to."""
+
+
 def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> TrainedModel:
     """The model of a checkpoint written by ``train``, in eval mode on ``device``.
 
@@ -65,17 +70,26 @@ def load_trained(path: Path | str, *, device: str | torch.device = "cpu") -> Tra
             groups=state["groups"],
         )
         model.load_state_dict(state["model"])
-        return TrainedModel(
+        trained = TrainedModel(
             model=model.to(device).eval(),
             name=state["model_name"],
             abn=state["abn"],
             classes=tuple(state["classes"]),
             image_size=int(state["image_size"]),
-            mean=tuple(state["mean"]),
-            std=tuple(state["std"]),
+            mean=tuple(float(m) for m in state["mean"]),
+            std=tuple(float(s) for s in state["std"]),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(damaged_checkpoint(path, error)) from None
+    if not 8 <= trained.image_size <= MAX_IMAGE_SIZE:
+        raise ValueError(
+            f"{path} gives an image size of {trained.image_size}, not one in 8-{MAX_IMAGE_SIZE}."
+        )
+    if len(trained.std) != len(trained.mean) or not all(
+        math.isfinite(v) and v > 0 for v in trained.std
+    ):
+        raise ValueError(f"{path} gives channel scales {trained.std}, not positive numbers.")
+    return trained
 
 
 def read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:

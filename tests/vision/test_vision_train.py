@@ -52,6 +52,24 @@ def test_trained_model_loads_with_what_it_needs_to_read_images(tmp_path):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in trained.model.modules())
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "refusal"),
+    [
+        ("image_size", 0, "image size of 0"),
+        ("image_size", 10**6, "image size of 1000000"),
+        ("std", [0.0, 0.2, 0.2], "channel scales"),
+        ("std", [float("nan")] * 3, "channel scales"),
+    ],
+)
+def test_a_checkpoint_with_impossible_preprocessing_is_refused(tmp_path, field, value, refusal):
+    result = train(tiny_training(tmp_path, epochs=1))
+    state = torch.load(result.checkpoint, weights_only=True)
+    state[field] = value
+    torch.save(state, tmp_path / "edited.pt")
+    with pytest.raises(ValueError, match=refusal):
+        load_trained(tmp_path / "edited.pt")
+
+
 def test_setup_errors_are_one_sentence(tmp_path):
     train(tiny_training(tmp_path, epochs=1))
     with pytest.raises(SetupError, match="already holds a run; pass --resume"):
