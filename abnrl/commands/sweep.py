@@ -10,7 +10,7 @@ from tyro.conf import Positional
 
 from abnrl.errors import UserError
 from abnrl.sweeps.plan import parse_grid, plan_trials, save_plan
-from abnrl.sweeps.runner import Outcome, run_sweep
+from abnrl.sweeps.runner import Outcome, check_reachable, run_sweep
 from abnrl.validation import check_at_least
 
 
@@ -46,6 +46,7 @@ def run(config: SweepConfig) -> int:
         raise UserError(f"--seeds must be whole numbers from 0, got {negative or 'none'}.")
     axes = parse_grid(config.grid)
     trials = plan_trials(axes, config.seeds)
+    check_reachable(config.address)  # before anything is written
     save_plan(config.sweep_dir, axes, config.seeds)
     print(f"{len(trials)} trials in {config.sweep_dir}/trials", file=sys.stderr)
     outcomes = run_sweep(
@@ -57,13 +58,20 @@ def run(config: SweepConfig) -> int:
         max_retries=config.max_retries,
         report=_report,
     )
-    unfinished = [o for o in outcomes if o.status not in ("done", "skipped")]
-    if unfinished:
+    failed = [o for o in outcomes if o.status == "failed"]
+    stopped = [o for o in outcomes if o.status == "stopped"]
+    if failed:
         print(
-            f"{len(unfinished)} of {len(trials)} trials did not finish; the same command "
-            "resumes them.",
+            f"{len(failed)} of {len(trials)} trials failed (the reasons above); fix them and "
+            "run the same command again.",
             file=sys.stderr,
         )
+    if stopped:
+        print(
+            f"{len(stopped)} of {len(trials)} trials were stopped; the same command resumes them.",
+            file=sys.stderr,
+        )
+    if failed or stopped:
         return 1
     print(
         f"all {len(trials)} trials finished; compare them with: abnrl compare {config.sweep_dir}",

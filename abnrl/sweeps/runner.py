@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ def attempts_log(sweep_dir: Path, trial: Trial) -> Path:
 
 def run_trial(sweep_dir: str, trial: Trial, threads: int) -> dict:
     """A trial's attempt, in a Ray worker: a new run, or the resume of its checkpoint."""
+    # Ray puts the driver's working folder on its workers' import path: a module kept
+    # there (in a shared sweep folder) must never be importable by a trial.
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd(), sweep_dir)]
     root = Path(sweep_dir)
     run_dir = trial.run_dir(root)
     try:
@@ -138,6 +142,28 @@ def run_sweep(
     finally:
         ray.shutdown()
     return outcomes
+
+
+REACH_TIMEOUT_S = 10.0
+
+
+def check_reachable(address: str | None) -> None:
+    """Refuse, within ``REACH_TIMEOUT_S``, a cluster address nothing answers at (Ray itself
+    retries a closed port for minutes).
+
+    Raises:
+        UserError: the address does not parse or nothing listens there.
+    """
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r} is not host:port.")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"No Ray cluster answers at {address!r} ({reason}).") from None
 
 
 def _check_fits(ray, needs: dict[str, float]) -> None:

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -153,3 +154,33 @@ def test_without_ray_the_sweep_says_how_to_get_it(monkeypatch, tmp_path):
     with pytest.raises(UserError, match=r"pip install 'abnrl\[sweep\]'"):
         run_sweep(tmp_path, [trial], address=None, cpus_per_trial=1, gpus_per_trial=0,
                   max_retries=0, report=print)  # fmt: skip
+
+
+def test_an_address_nothing_answers_at_is_refused_at_once_and_nothing_is_written(tmp_path):
+    with socket.socket() as closed:  # a port that was free a moment ago
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    result = abnrl("sweep", tmp_path / "sweep", "--address", f"127.0.0.1:{port}", check=False)
+    assert result.returncode == 2 and "No Ray cluster answers" in result.stderr
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_negative_seeds_are_refused_before_planning(tmp_path):
+    result = abnrl("sweep", tmp_path / "sweep", "--seeds", "-1", check=False)
+    assert result.returncode == 2 and "--seeds" in result.stderr
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_trial_cannot_import_modules_from_the_sweep_folder(tmp_path, monkeypatch):
+    from abnrl.sweeps import runner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", str(tmp_path), *sys.path])
+    monkeypatch.setattr(runner, "_wait_for_the_run", lambda run_dir: None)
+    monkeypatch.setattr(runner, "_log_attempt", lambda *args: None)
+    monkeypatch.setattr(runner, "train", lambda config: 0)
+    [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])
+    runner.run_trial(str(tmp_path), trial, threads=1)
+    assert "" not in sys.path and str(tmp_path) not in sys.path
