@@ -16,6 +16,7 @@ from tyro.conf import Positional
 from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
 from abnrl.errors import UserError
 from abnrl.media.plots import learning_curves_png
+from abnrl.sweeps.plan import read_plan
 from abnrl.training.run_dir import RunDir
 from abnrl.validation import check_output
 from vision.files import write_text_atomic
@@ -153,13 +154,13 @@ def build_sweep_report(sweep_dir: Path) -> str:
     Raises:
         UserError: the plan, a trial's files, or rliable missing.
     """
-    plan = _read_json(sweep_dir / "sweep.json")
+    plan = read_plan(sweep_dir / "sweep.json")
     comparison = compare(group_runs(find_runs([sweep_dir / "trials"])))
     title = f"Sweep {sweep_dir.name}: {comparison.game}"
-    grid = [[name, ", ".join(map(str, values))] for name, values in plan.get("grid", {}).items()]
+    grid = [[name, ", ".join(values)] for name, values in plan["grid"].items()]
     parts = [
         f"<h1>{_text(title)}</h1><h2>Plan</h2>",
-        _table(["option", "values"], grid + [["seeds", " ".join(map(str, plan.get("seeds", [])))]]),
+        _table(["option", "values"], grid + [["seeds", " ".join(map(str, plan["seeds"]))]]),
         "<h2>Comparison</h2>",
     ]
     for heading, header, rows in summary_tables(comparison):

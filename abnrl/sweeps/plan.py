@@ -155,11 +155,7 @@ def save_plan(sweep_dir: Path, axes: dict[str, list[str]], seeds: list[int]) -> 
     path = sweep_dir / "sweep.json"
     plan = {"format": FORMAT, "grid": axes, "seeds": seeds}
     if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UserError(f"{path} is not a readable sweep plan (not JSON).") from None
-        if saved != plan:
+        if read_plan(path) != plan:
             raise UserError(
                 f"{sweep_dir} holds another sweep (its grid or seeds differ); repeat that "
                 "sweep's command to resume it, or choose another folder."
@@ -167,6 +163,32 @@ def save_plan(sweep_dir: Path, axes: dict[str, list[str]], seeds: list[int]) -> 
         return
     sweep_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, plan)
+
+
+def read_plan(path: Path) -> dict:
+    """A sweep's saved plan: {"format", "grid": option -> list of values as text,
+    "seeds": list of whole numbers}.
+
+    Raises:
+        UserError: the file is not JSON or not of that shape.
+    """
+    try:
+        plan = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path} is not a readable sweep plan (not JSON).") from None
+    grid = plan.get("grid") if isinstance(plan, dict) else None
+    seeds = plan.get("seeds") if isinstance(plan, dict) else None
+    well_formed = (
+        isinstance(grid, dict)
+        and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in grid.values())
+        and isinstance(seeds, list)
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+    )
+    if not well_formed:
+        raise UserError(
+            f"{path} is not a sweep plan (a grid of option value lists and a list of seeds)."
+        )
+    return plan
 
 
 def saved_steps(run_dir: RunDir) -> int | None:

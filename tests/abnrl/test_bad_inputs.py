@@ -101,6 +101,11 @@ def _agent_of_an_unknown_game(run: Path, tmp: Path) -> None:
     save_checkpoint(agent, tmp / "odd-agent.zip", game="notagame", protocol="classic")
 
 
+def _sweep_plan(tmp: Path, plan: dict) -> None:
+    (tmp / "sweep").mkdir()
+    (tmp / "sweep" / "sweep.json").write_text(json.dumps({"format": 1, **plan}))
+
+
 def case(name, command, phrase, setup=None):
     """A bad input: ``command`` ({run} and {tmp} stand for the paths), the phrase its
     sentence must hold, and ``setup(run, tmp)`` that damages the files first."""
@@ -425,6 +430,24 @@ CASES = [
         "analyze {run} --out {tmp}/taken.txt",
         "taken.txt",
         lambda r, t: (t / "taken.txt").write_text("x"),
+    ),
+    case(
+        "report-sweep-grid-a-list",
+        "report {tmp}/sweep",
+        "is not a sweep plan",
+        lambda r, t: _sweep_plan(t, {"grid": ["policy=abn"], "seeds": [0]}),
+    ),
+    case(
+        "report-sweep-seeds-an-int",
+        "report {tmp}/sweep",
+        "is not a sweep plan",
+        lambda r, t: _sweep_plan(t, {"grid": {"policy": ["abn"]}, "seeds": 3}),
+    ),
+    case(
+        "report-sweep-int-grid-values",
+        "report {tmp}/sweep",
+        "is not a sweep plan",
+        lambda r, t: _sweep_plan(t, {"grid": {"n-envs": [4, 8]}, "seeds": [0]}),
     ),
     case("unknown-command", "fly", "fly"),
     # Values that were silently accepted or ended in a traceback (issue 42)
