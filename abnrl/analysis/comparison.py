@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import scipy.stats
 
@@ -433,15 +432,11 @@ def _interval(value: Estimate, digits: int = 3) -> str:
 def figures(comparison: Comparison) -> dict[str, bytes]:
     """PNG files by name: the aggregates with their CIs, and the IQM learning curves."""
     unit = "human-normalized score" if comparison.normalized else "score"
-    # Group names hold config values: a "$" in one is text, not math to typeset.
-    with matplotlib.rc_context({"text.parse_math": False}):
-        pngs = {
-            "aggregates.png": aggregates_png(comparison.aggregates, AGGREGATE_TITLES, unit=unit)
-        }
-        if comparison.curves:
-            pngs["curves.png"] = confidence_curves_png(
-                comparison.curves,
-                title=f"{comparison.game}: IQM over seeds of the evaluation score, 95% CI",
-                ylabel=f"evaluation {unit}",
-            )
+    pngs = {"aggregates.png": aggregates_png(comparison.aggregates, AGGREGATE_TITLES, unit=unit)}
+    if comparison.curves:
+        pngs["curves.png"] = confidence_curves_png(
+            comparison.curves,
+            title=f"{comparison.game}: IQM over seeds of the evaluation score, 95% CI",
+            ylabel=f"evaluation {unit}",
+        )
     return pngs

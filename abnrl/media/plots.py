@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +14,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from vision.files import write_bytes_atomic  # noqa: E402
+
+
+def _plain_text(draw: Callable[..., bytes]) -> Callable[..., bytes]:
+    """Draw with text taken as it is: the figures' labels come from data (config values,
+    run names), where a "$" is text, not math for matplotlib to typeset (and fail on)."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs) -> bytes:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 def read_curve(progress_csv: Path) -> tuple[list[int], list[float]]:
@@ -37,6 +51,7 @@ def plot_learning_curves(
     write_bytes_atomic(out, png)
 
 
+@_plain_text
 def learning_curves_png(
     curves: dict[str, Path],
     *,
@@ -82,6 +97,7 @@ def _png(figure) -> bytes:
     return png.getvalue()
 
 
+@_plain_text
 def aggregates_png(
     aggregates: dict[str, dict[str, tuple[float, float | None, float | None]]],
     titles: dict[str, str],
@@ -118,6 +134,7 @@ def aggregates_png(
     return _png(figure)
 
 
+@_plain_text
 def confidence_curves_png(
     curves: dict[str, dict[str, list[float]]], *, title: str, ylabel: str
 ) -> bytes:

@@ -65,3 +65,13 @@ def test_only_regular_video_files_inside_the_run_dir_are_inlined(trained_run, tm
     assert "pipe.mp4: left out" in page
     encoded = base64.b64encode(secret.read_bytes()).decode()
     assert "THE-SECRET-BYTES" not in page and encoded[:12] not in page
+
+
+def test_config_values_that_look_like_math_text_are_drawn_as_text(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "backbone": r"$\undefinedmacro$"}))
+    result = abnrl("report", run, "--out", tmp_path / "report.html")
+    assert result.returncode == 0 and "progress.csv" not in result.stderr
+    assert r"$\undefinedmacro$" in (tmp_path / "report.html").read_text()
