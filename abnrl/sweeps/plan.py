@@ -192,8 +192,15 @@ def read_plan(path: Path) -> dict:
 
 
 def saved_steps(run_dir: RunDir) -> int | None:
-    """Agent steps in the run's latest checkpoint; None before its first checkpoint."""
+    """Agent steps in the run's latest checkpoint; None before its first checkpoint.
+
+    Raises:
+        UserError: the checkpoint is unreadable, damaged or unsafe.
+    """
     if not run_dir.latest.is_file():
         return None
-    plain, _ = read_data(run_dir.latest)
-    return int(plain["num_timesteps"])
+    try:
+        plain, _ = read_data(run_dir.latest)
+        return int(plain["num_timesteps"])
+    except (ValueError, OSError, KeyError) as error:  # UnsafeCheckpointError is a ValueError
+        raise UserError(f"{run_dir.latest} is not a readable checkpoint: {error}.") from None

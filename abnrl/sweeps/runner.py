@@ -110,7 +110,12 @@ def run_sweep(
     ray = import_ray()
     outcomes, pending = [], []
     for trial in trials:
-        steps = saved_steps(trial.run_dir(sweep_dir))
+        try:
+            steps = saved_steps(trial.run_dir(sweep_dir))
+        except UserError as error:  # a damaged or crafted checkpoint: that trial fails
+            outcomes.append(Outcome(trial, "failed", None, str(error)))
+            report(outcomes[-1])
+            continue
         if steps is not None and steps >= trial.target_steps(sweep_dir):
             outcomes.append(Outcome(trial, "skipped", steps, "finished before"))
             report(outcomes[-1])

@@ -184,3 +184,15 @@ def test_a_trial_cannot_import_modules_from_the_sweep_folder(tmp_path, monkeypat
     [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])
     runner.run_trial(str(tmp_path), trial, threads=1)
     assert "" not in sys.path and str(tmp_path) not in sys.path
+
+
+def test_a_damaged_trial_checkpoint_fails_that_trial_in_one_sentence(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])
+    latest = trial.run_dir(sweep_dir).latest
+    latest.parent.mkdir(parents=True)
+    latest.write_bytes(b"PK\x03\x04 cut short")
+    result = abnrl("sweep", sweep_dir, "--grid", "total-steps=128", "--seeds", "0", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{trial.name}: failed" in result.stderr and "not a readable checkpoint" in result.stderr
+    assert "1 of 1 trials failed" in result.stderr
