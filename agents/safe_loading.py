@@ -138,6 +138,13 @@ def _rebuild(key: str, serialized: Any) -> Any:
     try:
         return restricted_loads(base64.b64decode(serialized), _ALLOWED)
     except ForbiddenGlobalError as error:
+        package, _, rest = error.qualified_name.partition(".")
+        if package in ("stable_baselines3", "sb3_contrib") and rest:
+            algorithm = rest.split(".")[0].upper()  # stable_baselines3.dqn.policies... -> DQN
+            raise ValueError(
+                f"it is an agent of Stable-Baselines3's {algorithm} (its {key!r} is "
+                f"{error.qualified_name}); abnrl loads PPO and A2C agents"
+            ) from None
         raise UnsafeCheckpointError(
             f"its {key!r} needs {error.qualified_name}, which no agent stores; "
             "loading it could run code, so it was not loaded"

@@ -159,3 +159,14 @@ def test_a_damaged_or_foreign_tensor_entry_is_named(tmp_path, content, refusal):
             archive.writestr(name, value)
     with pytest.raises(ValueError, match=re.escape(refusal)):
         read_data(tmp_path / "crafted.zip")
+
+
+def test_an_agent_of_another_sb3_algorithm_is_named_not_called_dangerous(tmp_path):
+    from stable_baselines3 import DQN
+
+    env = make_vec_env("breakout", 1, seed=0, num_threads=1)
+    DQN("CnnPolicy", env, buffer_size=100, learning_starts=0, device="cpu").save(tmp_path / "dqn")
+    with pytest.raises(ValueError, match="Stable-Baselines3's DQN .* loads PPO and A2C") as caught:
+        read_data(tmp_path / "dqn.zip")
+    assert not isinstance(caught.value, UnsafeCheckpointError)
+    assert "could run code" not in str(caught.value)
