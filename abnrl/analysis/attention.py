@@ -190,10 +190,11 @@ def play_game(
     max_steps: int,
     generator: torch.Generator,
     registration: Registration | None = None,
+    protocol: str = "classic",
 ) -> GameSamples:
     """Play one full Breakout game (all lives) and keep every ``every``-th agent step; with
     the agent's own maps (placed by ``registration``), trace every step (``GameTrace``)."""
-    env = make_env("breakout", protocol="classic", seed=seed)
+    env = make_env("breakout", protocol=protocol, seed=seed)
     observation, info = env.reset(seed=seed)
     frame = info["frames"][-1]
     game = GameSamples()
@@ -448,6 +449,7 @@ def analyse(
     batch: int = 32,
     examples: int = 3,
     placement: Placement = "registered",
+    protocol: str = "classic",
     log=None,
 ) -> Analysis:
     """Play ``episodes`` games with ``network`` and score each source's maps on sampled steps.
@@ -472,6 +474,7 @@ def analyse(
         placement: ``registered``: coarse maps (the agent's, Grad-CAM's, the ball's cell)
             placed where their cells look (``vision.explain.registration``); ``even``:
             stretched evenly over the observation, as explainer libraries do.
+        protocol: the rules the games are played by (the agent's own).
         log: called with a line per game.
     """
     device = next(network.parameters()).device
@@ -499,6 +502,7 @@ def analyse(
             max_steps=max_steps_per_game,
             generator=action_generator,
             registration=grid_registration,
+            protocol=protocol,
         )
         if own_maps:
             analysis.traces.append(game.trace)

@@ -44,6 +44,7 @@ from abnrl.validation import (
     check_output,
 )
 from agents.policy_view import policy_network
+from envs.games import ProtocolName
 from vision.files import write_json_atomic, write_text_atomic
 
 SOURCE_NAMES = {
@@ -64,7 +65,13 @@ class AnalyzeConfig:
     figures."""
 
     path: Positional[Path | None] = None
-    """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
+    """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
+    Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
+    game: str | None = None
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
+    protocol: ProtocolName | None = None
+    """classic or v5: the protocol of a plain Stable-Baselines3 zip (classic when not
+    given); abnrl's files record their own, and the games are played on it."""
     pretrained: bool = False
     """Analyse the ABN-PPO Breakout agent that ships with abnrl."""
     maps: tuple[str, ...] = ("attention", "ball-cell", "gradcam", "perturbation", "random")
@@ -126,7 +133,9 @@ def run(config: AnalyzeConfig) -> int:
         else checkpoint.parent / "attention-analysis"
     )
     check_output(out, folder=True)
-    model, meta = load_checkpoint(checkpoint, device=config.device)
+    model, meta = load_checkpoint(
+        checkpoint, device=config.device, game=config.game, protocol=config.protocol
+    )
     if meta["game"] != "breakout":
         raise UserError(
             f"abnrl analyze reads Breakout's objects from the RAM; this agent plays {meta['game']}."
@@ -157,6 +166,7 @@ def run(config: AnalyzeConfig) -> int:
         peak_window=config.peak_window,
         curve_steps=CURVE_STEPS if config.curves else 0,
         placement=config.placement,
+        protocol=meta["protocol"],
         log=print,
     )
     summary = summarise(analysis)
@@ -187,7 +197,7 @@ def run(config: AnalyzeConfig) -> int:
         if checkpoint.parent.name == "checkpoints"
         else checkpoint.name
     )
-    title = f"{name}, {model.num_timesteps:,} steps, Breakout (classic)"
+    title = f"{name}, {model.num_timesteps:,} steps, Breakout ({meta['protocol']})"
     plot_metrics(summary, out / "attention-metrics.png", title)
     if summary["events"]:
         plot_events(summary["events"], out / "attention-events.png", title)

@@ -29,13 +29,17 @@ class EvalConfig:
     """Evaluate an agent: N full games on the evaluation rules; prints a table, writes JSON."""
 
     path: Positional[Path | None] = None
-    """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
+    """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
+    Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
+    game: str | None = None
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
     pretrained: bool = False
     """Evaluate the ABN-PPO Breakout agent that ships with abnrl."""
     episodes: int = 30
     """Full games to play (all lives; capped at 108,000 frames each)."""
     protocol: ProtocolName | None = None
-    """classic or v5; the protocol the agent was trained on when not given."""
+    """classic or v5; the protocol the agent was trained on when not given (classic for a
+    plain Stable-Baselines3 zip)."""
     deterministic: bool = False
     """Take the most probable action instead of sampling from the policy, except for a
     random one 5% of the time (epsilon-greedy, as the Nature DQN evaluation), so that a
@@ -60,7 +64,9 @@ def run(config: EvalConfig) -> int:
         Path("eval.json") if config.pretrained else checkpoint.parent / "eval.json"
     )
     check_output(out)
-    model, meta = load_checkpoint(checkpoint, device=config.device)
+    model, meta = load_checkpoint(
+        checkpoint, device=config.device, game=config.game, protocol=config.protocol
+    )
     protocol = config.protocol or meta["protocol"]
     check_actions(model, meta["game"])
     result = evaluate(

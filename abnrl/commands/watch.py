@@ -15,7 +15,7 @@ from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.run_dir import choose_checkpoint
 from abnrl.validation import DeviceName, check_at_least, check_device, check_output
 from agents.policy_view import policy_network
-from envs.games import FRAME_SKIP
+from envs.games import FRAME_SKIP, ProtocolName
 
 
 @dataclass
@@ -23,7 +23,13 @@ class WatchConfig:
     """Watch an agent play: an MP4 of the game with its attention map laid over it."""
 
     path: Positional[Path | None] = None
-    """A run dir (its latest checkpoint) or a checkpoint .zip; omit with --pretrained."""
+    """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
+    Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
+    game: str | None = None
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
+    protocol: ProtocolName | None = None
+    """classic or v5: the protocol of a plain Stable-Baselines3 zip (classic when not
+    given); abnrl's files record their own."""
     pretrained: bool = False
     """Watch the ABN-PPO Breakout agent that ships with abnrl."""
     explainer: ExplainerName = "abn"
@@ -71,7 +77,9 @@ def run(config: WatchConfig) -> int:
     _validate(config, out)
     # One observation per step: a single thread is fastest and leaves a core to the encoder.
     torch.set_num_threads(1)
-    model, meta = load_checkpoint(checkpoint, device=config.device)
+    model, meta = load_checkpoint(
+        checkpoint, device=config.device, game=config.game, protocol=config.protocol
+    )
     check_actions(model, meta["game"])
     recording = record_games(
         policy_network(model.policy).eval(),

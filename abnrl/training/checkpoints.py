@@ -15,7 +15,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from abnrl.errors import UserError
 from agents import ABNA2C, ABNPPO, channels_last_on_cpu
 from agents.safe_loading import UnsafeCheckpointError, read_data
-from envs import PROTOCOLS, action_count, available_games, discrete_actions
+from envs import PROTOCOLS, action_count, available_games, discrete_actions, normalize_game
+from envs.games import get_protocol
 from vision.files import write_atomic
 
 # Saved on the model object, so that SB3 stores it inside the zip.
@@ -84,11 +85,46 @@ def _algorithm_class(meta: dict, keys: set[str]) -> type[BaseAlgorithm]:
     return ABNA2C if abn else A2C
 
 
-def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgorithm, dict]:
-    """Load an agent saved by ``save_checkpoint``; returns it and its metadata.
+def _metadata(path: Path, meta: Any, game: str | None, protocol: str | None) -> dict:
+    """The game and protocol the agent plays: the file's, or those given for a plain SB3
+    zip (which records neither)."""
+    try:
+        given = None if game is None else normalize_game(game)
+        rules = get_protocol(protocol or "classic").name
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if not isinstance(meta, dict) or "game" not in meta:
+        if given is None:
+            raise UserError(
+                f"{path} records no game: it is a plain Stable-Baselines3 agent; say which "
+                "game it plays with --game (e.g. breakout) and on which protocol with "
+                "--protocol (classic for NoFrameskip-v4 envs, v5 for ALE/...-v5)."
+            )
+        meta = {"game": given, "protocol": rules}
+    recorded = meta.get("game")
+    if not isinstance(recorded, str) or recorded not in available_games():
+        raise UserError(f"{path} records the game {recorded!r}, which ale-py does not have.")
+    if meta.get("protocol") not in PROTOCOLS:
+        raise UserError(f"{path} records the protocol {meta.get('protocol')!r}, not classic or v5.")
+    if given is not None and given != recorded:
+        raise UserError(f"{path} records the game {recorded}; --game {game} disagrees.")
+    return meta
+
+
+def load_checkpoint(
+    path: str | Path,
+    *,
+    device: str = "auto",
+    game: str | None = None,
+    protocol: str | None = None,
+) -> tuple[BaseAlgorithm, dict]:
+    """Load an agent saved by ``save_checkpoint``, or a plain Stable-Baselines3 PPO or A2C
+    zip (``model.save``) with the ``game`` and ``protocol`` it plays, which such a file
+    does not record; returns the agent and its metadata.
 
     Raises:
-        UserError: the file is missing, truncated, corrupt, or not an abnrl agent.
+        UserError: the file is missing, truncated, corrupt, not a PPO or A2C agent, or a
+            plain SB3 zip without ``game``; or ``game`` contradicts the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -99,15 +135,7 @@ def load_checkpoint(path: str | Path, *, device: str = "auto") -> tuple[BaseAlgo
         raise UserError(f"{path} is not a safe agent checkpoint: {error}.") from None
     except (ValueError, OSError) as error:
         raise UserError(f"{path} is not a readable checkpoint: {error}.") from None
-    meta = objects.get(META_ATTRIBUTE)
-    if not isinstance(meta, dict) or "game" not in meta:
-        raise UserError(f"{path} is not an abnrl agent checkpoint (no game recorded in it).")
-    game, protocol = meta.get("game"), meta.get("protocol")
-    if not isinstance(game, str) or game not in available_games() or protocol not in PROTOCOLS:
-        raise UserError(
-            f"{path} records the game {game!r} and protocol {protocol!r}; abnrl plays the "
-            "games of ale-py on the protocols classic and v5."
-        )
+    meta = _metadata(path, objects.get(META_ATTRIBUTE), game, protocol)
     try:
         algorithm = _algorithm_class(meta, plain.keys() | objects.keys())
     except ValueError as error:

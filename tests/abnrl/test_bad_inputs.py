@@ -416,13 +416,13 @@ CASES = [
     case(
         "eval-unknown-recorded-game",
         "eval {tmp}/odd-agent.zip",
-        "records the game 'notagame'",
+        "records the game 'notagame', which ale-py",
         _agent_of_an_unknown_game,
     ),
     case(
         "watch-unknown-recorded-game",
         "watch {tmp}/odd-agent.zip",
-        "records the game 'notagame'",
+        "records the game 'notagame', which ale-py",
         _agent_of_an_unknown_game,
     ),
     case(
