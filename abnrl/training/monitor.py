@@ -124,6 +124,9 @@ class TrainingMonitor(BaseCallback):
             unit="step",
             disable=not self.show_progress,
             dynamic_ncols=True,
+            # The speed is the postfix's, timed by the run's own clock (tqdm's would count
+            # evaluations and time stopped, and show a second, different figure).
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
         )
         self._previous_handlers = {
             signum: signal.signal(signum, self._request_stop)

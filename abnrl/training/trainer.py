@@ -97,6 +97,7 @@ def run(flags: TrainConfig) -> int:
     if config.threads:
         torch.set_num_threads(config.threads)
     run_dir.create()
+    print(f"{'resuming' if resuming else 'training'} in {run_dir.root}", flush=True)
     with run_dir.lock():
         run_dir.remove_stale_temporaries()
         step = resumed[0].num_timesteps if resumed else 0

@@ -168,3 +168,11 @@ def test_watch_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_path,
     result = abnrl("watch", cnn_run, "--explainer", explainer, "--out", out, check=False)
     assert result.returncode == 2 and "needs an agent with attention" in result.stderr
     assert not out.exists()
+
+
+def test_train_says_where_its_results_go_before_it_trains(tmp_path):
+    run_dir = tmp_path / "run"
+    result = abnrl("train", "--run-dir", run_dir, "--total-steps", 64, *TINY)
+    assert result.stdout.splitlines()[0] == f"training in {run_dir}"
+    resumed = abnrl("train", "--resume", run_dir, "--total-steps", 96)
+    assert resumed.stdout.splitlines()[0] == f"resuming in {run_dir}"
