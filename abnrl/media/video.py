@@ -30,7 +30,9 @@ HEAT_ALPHA = 0.55
 visible where attention is low, and where it peaks the red ball still differs from black
 background by a CIELAB distance of 53 (jet at 0.7, the earlier look: 43, red on red)."""
 PEAK_LUMA = 235
-"""The peak marker's brightness (white in limited-range luma)."""
+"""The peak marker's outer ring (white in limited-range luma)."""
+PEAK_DARK_LUMA = 16
+"""The peak marker's inner ring (black), which stands out on the heat map's yellow peak."""
 PEAK_RADIUS = 5
 """The peak marker's radius, in video pixels."""
 HEAT_COLORMAP = "viridis"
@@ -216,7 +218,9 @@ class FrameComposer:
                     for p, h in zip(planes, heat.planes, strict=True)
                 ],
             )
-            cv2.circle(panel.luma, heat.peak, PEAK_RADIUS, PEAK_LUMA, 1, cv2.LINE_AA)
+            # A dark ring inside a bright one: visible on the bright peak and on dark play.
+            cv2.circle(panel.luma, heat.peak, PEAK_RADIUS + 1, PEAK_LUMA, 1, cv2.LINE_AA)
+            cv2.circle(panel.luma, heat.peak, PEAK_RADIUS, PEAK_DARK_LUMA, 1, cv2.LINE_AA)
         return self.frame
 
     def rgb(self) -> np.ndarray:

@@ -16,6 +16,7 @@ from abnrl.media.video import (
     HEAD_COLOURS,
     HEAD_RADIUS,
     HEAT_ALPHA,
+    HEAT_COLORMAP,
     INFO_WIDTH,
     PEAK_RADIUS,
     SCALE,
@@ -64,7 +65,7 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     resized = cv2.resize(heat_map.astype(np.float32), (160, 210), interpolation=cv2.INTER_LINEAR)
     # The heat map's opacity follows the map: HEAT_ALPHA where it is 1, none where it is 0.
     weight = HEAT_ALPHA * np.clip(resized, 0, 1)[..., None]
-    expected = (1 - weight) * frame + weight * colorize(resized)
+    expected = (1 - weight) * frame + weight * colorize(resized, HEAT_COLORMAP)
     # The marker sits on the refined peak, between cells where their weights say.
     [(peak_x, peak_y)] = refined_peaks(heat_map[None])
     marker_x, marker_y = round(peak_x * 160 / 84 * SCALE), round(peak_y * 210 / 84 * SCALE)
@@ -73,9 +74,10 @@ def test_composer_places_the_game_its_heat_blend_and_the_info_column():
     near_peak = (rows - peak_y) ** 2 + (columns - peak_x) ** 2 <= (PEAK_RADIUS // SCALE + 2) ** 2
     difference = np.abs(heat[::SCALE, ::SCALE] - expected).max(axis=-1)
     assert difference[~near_peak].max() <= 4
-    # The peak is circled: bright pixels on a ring of PEAK_RADIUS around it.
-    ring = heat[marker_y, min(marker_x + PEAK_RADIUS, 2 * 160 - 1)]
-    assert ring.min() > 150
+    # The peak is circled: a dark ring of PEAK_RADIUS inside a bright one.
+    dark = heat[marker_y, min(marker_x + PEAK_RADIUS, 2 * 160 - 1)]
+    bright = heat[marker_y, min(marker_x + PEAK_RADIUS + 1, 2 * 160 - 1)]
+    assert dark.mean() < 60 and bright.mean() > 150
     assert np.abs(canvas[title:, -INFO_WIDTH:].astype(int) - 90).max() <= 1
     assert canvas[:title].any(), "titles are drawn"
 
@@ -220,3 +222,18 @@ def test_readme_picture_is_the_clips_frame_at_its_time(trained_run, tmp_path):
     with pytest.raises(SystemExit, match="outside"):
         make_media(out.with_suffix(".mp4"), explainers=["abn"], seconds=1.0, picture_at=2.0,
                    seed=0, out=out)  # fmt: skip
+
+
+def test_the_ball_stays_visible_under_the_heat_maps_peak():
+    # Breakout's red ball on its black background, both under a peak of the heat map.
+    frame = np.zeros((210, 160, 3), np.uint8)
+    frame[100:104, 80:82] = (200, 72, 72)
+    composer = FrameComposer((210, 160), ["game", "attention", "agent"])
+    composer.set_step([np.ones((84, 84), np.float32)], np.zeros((420, INFO_WIDTH, 3), np.uint8))
+    composer.compose(frame)
+    panel = composer.rgb()[20:, 160 * SCALE + 4 : 2 * 160 * SCALE + 4]
+    lab = cv2.cvtColor(panel, cv2.COLOR_RGB2LAB).astype(float)
+    ball, background = lab[101 * SCALE, 81 * SCALE], lab[60 * SCALE, 40 * SCALE]
+    assert np.linalg.norm(ball - background) > 45  # CIELAB distance; jet at 0.7 gave 43
+    peak = colorize(np.ones(1), HEAT_COLORMAP)[0].astype(float)
+    assert peak[1] > peak[0] * 0.8  # a yellow-green peak, not red like the ball
