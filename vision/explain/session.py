@@ -37,3 +37,11 @@ def model_session(model: nn.Module, *, grad: bool) -> Iterator[None]:
             module.training = training
         for param, flag in requires_grad:
             param.requires_grad_(flag)
+
+
+@contextmanager
+def layer_outputs(layer: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Record ``layer``'s outputs, as they are, during the forward passes run inside."""
+    outputs: list[torch.Tensor] = []
+    with layer.register_forward_hook(lambda _m, _a, output: outputs.append(output)):
+        yield outputs
