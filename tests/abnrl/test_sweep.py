@@ -15,6 +15,7 @@ from abnrl.sweeps.plan import parse_grid, plan_trials, saved_steps
 from abnrl.sweeps.runner import import_ray
 from abnrl.training.run_dir import RunDir
 from tests.abnrl.cli import abnrl, cli_process, stderr_at_exit
+from tests.crafted_files import env_module, with_fields
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -186,13 +187,24 @@ def test_a_trial_cannot_import_modules_from_the_sweep_folder(tmp_path, monkeypat
     assert "" not in sys.path and str(tmp_path) not in sys.path
 
 
-def test_a_damaged_trial_checkpoint_fails_that_trial_in_one_sentence(tmp_path):
+@pytest.mark.parametrize("damage", ["truncated", "env id"])
+def test_a_damaged_trial_checkpoint_fails_that_trial_in_one_sentence(
+    tmp_path, trained_run, monkeypatch, damage
+):
     sweep_dir = tmp_path / "sweep"
     [trial] = plan_trials(parse_grid(["total-steps=128"]), [0])
     latest = trial.run_dir(sweep_dir).latest
     latest.parent.mkdir(parents=True)
-    latest.write_bytes(b"PK\x03\x04 cut short")
+    marker = tmp_path / "ran"
+    if damage == "truncated":
+        latest.write_bytes(b"PK\x03\x04 cut short")
+    else:  # a module kept in the sweep folder, named by the checkpoint, run from there
+        env_id = env_module(sweep_dir, marker)
+        with_fields(trained_run / "checkpoints" / "latest.zip", latest, {"env": env_id})
+        monkeypatch.chdir(sweep_dir)
+        monkeypatch.syspath_prepend(str(sweep_dir))
     result = abnrl("sweep", sweep_dir, "--grid", "total-steps=128", "--seeds", "0", check=False)
+    assert not marker.exists()
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{trial.name}: failed" in result.stderr and "not a readable checkpoint" in result.stderr
     assert "1 of 1 trials failed" in result.stderr
