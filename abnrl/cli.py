@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
 import inspect
 import io
 import os
@@ -113,7 +115,23 @@ def parse_flags(config: type, args: list[str], prog: str, default: object = None
         if exit.code in (0, None):
             raise
         reason = _first_paragraph(printed.getvalue()) or f"see {prog} --help"
-        raise UserError(f"{_plain_choice_error(reason).rstrip('.')}.") from None
+        suggestion = _suggestion(reason, config)
+        sentence = _plain_choice_error(reason).rstrip(".") + (suggestion or ".")
+        raise UserError(sentence) from None
+
+
+def _suggestion(reason: str, config: type) -> str:
+    """ "; did you mean --game?" for a mistyped flag in tyro's "Unrecognized options"."""
+    if "Unrecognized options" not in reason:
+        return ""
+    known = [f"--{field.name.replace('_', '-')}" for field in dataclasses.fields(config)]
+    guesses = [
+        match
+        for word in reason.replace(",", " ").split()
+        if word.startswith("--")
+        for match in difflib.get_close_matches(word.rstrip("."), known, n=1, cutoff=0.6)
+    ]
+    return f"; did you mean {' or '.join(dict.fromkeys(guesses))}?" if guesses else ""
 
 
 def _join_wrapped_help_lines() -> None:

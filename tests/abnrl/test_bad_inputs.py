@@ -125,6 +125,8 @@ CASES = [
     case("train-heads-0", "train --attention-heads 0", "--attention-heads"),
     case("train-unknown-game", "train --game notagame", "notagame"),
     case("train-misspelled-game", "train --game breakot", "did you mean"),
+    case("train-misspelled-flag", "train --gmae pong", "did you mean --game?"),
+    case("eval-misspelled-flag", "eval {run} --episods 3", "did you mean --episodes?"),
     case("train-unknown-algo", "train --algo dqn", "dqn"),
     case("train-unknown-policy", "train --policy mlp", "mlp"),
     case("train-unknown-attention", "train --attention lstm", "lstm"),
