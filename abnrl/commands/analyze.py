@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from tyro.conf import Positional
-
 from abnrl.analysis.attention import (
     ATTENTION,
     BALL_CELL,
@@ -32,6 +30,7 @@ from abnrl.analysis.attention_report import (
     save_png,
 )
 from abnrl.analysis.events_report import events_table, plot_events
+from abnrl.commands.arguments import OptionalPath
 from abnrl.errors import UserError
 from abnrl.media.peaks import PEAK_WINDOW
 from abnrl.training.checkpoints import check_actions, load_checkpoint
@@ -64,7 +63,7 @@ class AnalyzeConfig:
     and lost lives against random times. Prints tables; writes JSON, markdown and
     figures."""
 
-    path: Positional[Path | None] = None
+    path: OptionalPath = None
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tyro.conf import Positional
 
+from abnrl.commands.arguments import OptionalPath
 from abnrl.errors import UserError
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.evaluation import evaluate
@@ -28,7 +28,7 @@ from vision.files import write_json_atomic
 class EvalConfig:
     """Evaluate an agent: N full games on the evaluation rules; prints a table, writes JSON."""
 
-    path: Positional[Path | None] = None
+    path: OptionalPath = None
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tyro.conf import Positional
 
+from abnrl.commands.arguments import OptionalPath
 from abnrl.errors import UserError
 from abnrl.media.explainers import EXPLAINERS, ExplainerName
 from abnrl.media.recording import EMULATOR_FPS, record_games
@@ -22,7 +22,7 @@ from envs.games import FRAME_SKIP, ProtocolName
 class WatchConfig:
     """Watch an agent play: an MP4 of the game with its attention map laid over it."""
 
-    path: Positional[Path | None] = None
+    path: OptionalPath = None
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None

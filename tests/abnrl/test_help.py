@@ -54,3 +54,9 @@ def test_help_prints_when_tyro_lacks_the_patched_function(monkeypatch):
     result = abnrl("watch", "--help")
     assert result.returncode == 0
     assert "--explainer" in result.stdout
+
+
+def test_optional_paths_show_as_path_in_usage_lines():
+    for command in ("eval", "watch", "analyze"):
+        usage = abnrl(command, "--help").stdout.splitlines()[0]
+        assert usage.endswith("[PATH]") and "{None}" not in usage
