@@ -124,13 +124,19 @@ def _trained_seconds(run_dir: RunDir, step: int) -> float:
         raise UserError(f"{run_dir.progress} is malformed (a row without a time).") from None
 
 
+class _PurgingTensorBoard(TensorBoardOutputFormat):
+    """SB3's TensorBoard output whose one writer purges the events logged after the run's
+    starting step (a killed run's lost future), as the CSV logs are trimmed. SB3's own
+    constructor would open a first writer, and with it an empty events file."""
+
+    def __init__(self, folder: Path, start: int) -> None:
+        self.writer = SummaryWriter(log_dir=str(folder), purge_step=start + 1)
+        self._is_closed = False
+
+
 def _tensorboard(folder: Path, start: int) -> Logger:
-    """SB3's TensorBoard logger. Its writer purges the events logged after the run's
-    starting step (a killed run's lost future), as the CSV logs are trimmed."""
-    output = TensorBoardOutputFormat(str(folder))
-    output.writer.close()
-    output.writer = SummaryWriter(log_dir=str(folder), purge_step=start + 1)
-    return Logger(str(folder), [output])
+    """SB3's logger, writing TensorBoard events into ``folder`` from step ``start`` on."""
+    return Logger(str(folder), [_PurgingTensorBoard(folder, start)])
 
 
 def _train(

@@ -176,3 +176,11 @@ def test_train_says_where_its_results_go_before_it_trains(tmp_path):
     assert result.stdout.splitlines()[0] == f"training in {run_dir}"
     resumed = abnrl("train", "--resume", run_dir, "--total-steps", 96)
     assert resumed.stdout.splitlines()[0] == f"resuming in {run_dir}"
+
+
+def test_each_start_writes_one_tensorboard_events_file(tmp_path):
+    run_dir = tmp_path / "run"
+    abnrl("train", "--run-dir", run_dir, "--total-steps", 64, *TINY)
+    abnrl("train", "--resume", run_dir, "--total-steps", 96)
+    events = sorted((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 2 and all(path.stat().st_size > 100 for path in events)
