@@ -98,7 +98,15 @@ class Registration:
         return torch.einsum("Yh,...hw,Xw->...YX", rows, maps, cols)
 
     def _weights(self, axis: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-        """(size, grid) bilinear weights of each pixel on the cells along ``axis``."""
+        """(size, grid) bilinear weights of each pixel on the cells along ``axis``, made
+        once per axis, device and dtype (the video places a map on every agent step)."""
+        made = self.__dict__.setdefault("_made_weights", {})  # a frozen dataclass's cache
+        key = (axis, device, dtype)
+        if key not in made:
+            made[key] = self._bilinear_weights(axis, device).to(dtype)
+        return made[key]
+
+    def _bilinear_weights(self, axis: int, device: torch.device) -> Tensor:
         cells, pixels = self.grid[axis], self.size[axis]
         position = torch.arange(pixels, device=device, dtype=torch.float64) - self.offset[axis]
         position = (position / self.stride[axis]).clamp(0, cells - 1)  # in cells
@@ -108,7 +116,7 @@ class Registration:
         weights = torch.zeros(pixels, cells, device=device, dtype=torch.float64)
         weights.scatter_add_(1, low[:, None], (1 - fraction)[:, None])
         weights.scatter_add_(1, high[:, None], fraction[:, None])
-        return weights.to(dtype)
+        return weights
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""
