@@ -6,14 +6,16 @@ Usage::
 
     with GradCAM(model) as gradcam:  # target layer: the last spatial layer
         explanation = gradcam(images, ClassTarget(labels))
-    explanation.maps  # (B, H, W) in [0, 1], on the model's device
-    explanation.raw   # (B, h, w) before upsampling and scaling
+    explanation.maps  # (B, H, W) in [0, 1], on the model's device, each cell where it looks
+    explanation.raw   # (B, h, w) before placing and scaling
+    explanation.registration  # where raw's cells sit in the input
 
 Methods: ``GradCAM``, ``GuidedBackprop``, ``GuidedGradCAM``, ``InputGradient``,
 ``SmoothGrad`` (wraps any of them), ``CAM``, ``ABNAttention`` and
 ``PerturbationSaliency``. Targets: ``ClassTarget``, ``ActionTarget``,
 ``ValueTarget``, ``BoxScoreTarget``, ``PredictedTarget`` (the default). Metrics:
-``deletion``, ``insertion``, ``pointing_game`` (its peaks: ``map_peaks``).
+``deletion``, ``insertion``, ``pointing_game`` (its peaks: ``map_peaks``). Where a
+layer's cells look: ``layer_registration`` and ``Registration``.
 """
 
 from vision.explain.abn import ABNAttention
@@ -38,6 +40,7 @@ from vision.explain.metrics import (
     pointing_game,
 )
 from vision.explain.perturbation import PerturbationSaliency
+from vision.explain.registration import Registration, layer_registration
 from vision.explain.smoothgrad import SmoothGrad
 from vision.explain.targets import (
     ActionTarget,
@@ -66,6 +69,7 @@ __all__ = [
     "LogitTarget",
     "PerturbationSaliency",
     "PredictedTarget",
+    "Registration",
     "ScoreCurve",
     "SmoothGrad",
     "Target",
@@ -74,6 +78,7 @@ __all__ = [
     "deletion",
     "insertion",
     "last_spatial_layer",
+    "layer_registration",
     "map_peaks",
     "normalize_per_sample",
     "output_logits",
