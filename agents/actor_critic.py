@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agents.attention import (
-    ATTENTIONS,
-    AttentionDesign,
-    BranchAttention,
-    MapEdit,
-    MaskAttention,
-    SpatialSoftmaxAttention,
-)
-from agents.backbones import BACKBONES, MAP_SIZES, Backbone
+from agents.attention import AttentionSpec, MapEdit, attention_spec, design
+from agents.backbones import BACKBONES, MAP_SIZES
 from vision.explain.registration import analytic_registration
 
 
@@ -34,27 +27,6 @@ class ABNPolicyOutput(NamedTuple):
     """(B,) an attention branch's own value (GAP of its value map); None without a branch."""
     attention: Tensor
     """(B, K, h, w) one attention map per head, in [0, 1] (9x9 for the Nature CNN)."""
-
-
-def build_attention(
-    name: str, parts: Backbone, n_actions: int, *, heads: int, groups: int
-) -> AttentionDesign:
-    """The attention design ``name`` on the backbone ``parts``."""
-    if name == "abn":
-        return BranchAttention(parts, n_actions, groups=groups)
-    if name == "abn-groupnorm":
-        return BranchAttention(parts, n_actions, normalize_map=True, groups=groups)
-    if name == "mask":
-        return MaskAttention(parts, n_actions)
-    if name == "softmax":
-        return SpatialSoftmaxAttention(parts, n_actions, heads=heads)
-    raise ValueError(f"Unknown attention {name!r}; choose one of {', '.join(ATTENTIONS)}.")
-
-
-MotionPooling = Literal["receptive-field", "even"]
-MOTION_POOLINGS: tuple[str, ...] = get_args(MotionPooling)
-DEFAULT_MOTION_POOLING: MotionPooling = "receptive-field"
-"""How new agents pool the motion channel; agents saved before the option pooled ``even``."""
 
 
 class MotionWindows(NamedTuple):
@@ -98,18 +70,16 @@ class ABNActorCritic(nn.Module):
 
     Args:
         n_actions: size of the discrete action space.
+        attention: the design and its options (``agents.attention.attention_spec``); the
+            default design with its defaults when None. Its ``motion`` option appends
+            ``motion_channel`` to the features the design scores and pools, so that a
+            head can select what moves; ``motion_pooling`` says over what: each cell's
+            receptive field (``receptive-field``: conv2's 20x20 windows, stride 8, for the
+            9x9 Nature map) or its tile of an even partition of the frame (``even``, as
+            agents saved before the option; the two disagree near the edges).
         backbone: ``"nature"`` (default) or ``"impala"``.
-        attention: ``"abn"``, ``"abn-groupnorm"``, ``"mask"`` or ``"softmax"``.
         map_size: the map's side: the Nature CNN's 9 (after conv2) or 20 (after conv1),
             IMPALA's 21; the backbone's first when None.
-        heads: attention heads (``softmax`` only).
-        groups: GroupNorm groups in an ABN branch.
-        motion: append ``motion_channel`` to the features the ``softmax`` heads score and
-            pool, so that a head can select what moves.
-        motion_pooling: ``receptive-field``: each cell's motion is the largest change in
-            the input window its features see (conv2's 20x20 windows, stride 8, for the
-            9x9 Nature map); ``even``: in its tile of an even partition of the frame, as
-            agents saved before the option (the two disagree near the edges).
 
     Inputs are uint8 or float observations (B, 4, 84, 84) in [0, 255]; the network
     scales them by 1/255 itself.
@@ -118,40 +88,28 @@ class ABNActorCritic(nn.Module):
     def __init__(
         self,
         n_actions: int,
+        attention: AttentionSpec | None = None,
         *,
         backbone: str = "nature",
-        attention: str = "abn",
         map_size: int | None = None,
-        heads: int = 4,
-        groups: int = 8,
-        motion: bool = False,
-        motion_pooling: str = DEFAULT_MOTION_POOLING,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(
                 f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}."
             )
-        if motion and attention != "softmax":
-            raise ValueError(f"The motion channel is an option of softmax, not of {attention}.")
-        if motion_pooling not in MOTION_POOLINGS:
-            raise ValueError(
-                f"Unknown motion pooling {motion_pooling!r}; choose one of "
-                f"{', '.join(MOTION_POOLINGS)}."
-            )
+        spec = attention or attention_spec()
         parts = BACKBONES[backbone](map_size or MAP_SIZES[backbone][0])
         self.n_actions = n_actions
         self.map_size = parts.map_size
-        self.motion = motion
+        self.spec = spec
+        self.motion = bool(spec.motion)
         self.stem = parts.stem
         # Stems that are no plain chain (IMPALA's residual stages) pool evenly.
-        self.motion_windows = (
-            receptive_field_windows(parts.stem) if motion_pooling == "receptive-field" else None
-        )
-        design_parts = parts._replace(channels=parts.channels + 1) if motion else parts
-        self.attention: AttentionDesign = build_attention(
-            attention, design_parts, n_actions, heads=heads, groups=groups
-        )
+        by_field = spec.motion_pooling == "receptive-field"
+        self.motion_windows = receptive_field_windows(parts.stem) if by_field else None
+        design_parts = parts._replace(channels=parts.channels + 1) if spec.motion else parts
+        self.attention: nn.Module = design(spec.design).build(design_parts, n_actions, spec)
         self.policy_head = nn.Linear(parts.features_dim, n_actions)
         self.value_head = nn.Linear(parts.features_dim, 1)
         self.register_load_state_dict_pre_hook(_rename_flat_keys)

@@ -14,8 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agents.actor_critic import MOTION_POOLINGS
-from agents.attention import ATTENTIONS
+from agents.attention import ATTENTIONS, MOTION_POOLINGS
 from agents.backbones import BACKBONES
 
 MAX_STEPS_PER_ROLLOUT = 1 << 20
@@ -82,6 +81,7 @@ FIELDS: dict[str, Callable[[Any], bool]] = {
     "lr_schedule": _SERIALIZED,
     "map_entropy_coef": _number(),
     "map_spread_coef": _number(),
+    "map_terms_from": _COUNT,
     "max_grad_norm": _number(0.0),
     "n_envs": _integer(1, 1024),
     "n_epochs": _integer(1, 1000),

@@ -13,7 +13,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.a2c import ABNA2C
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
+from agents.attention import AttentionSpec, attention_spec
 from agents.policy import ABNPolicy
 from agents.ppo import ABNPPO
 
@@ -49,13 +49,12 @@ def make_agent(
     algo: str = "ppo",
     policy: str = "abn",
     backbone: str = "nature",
-    attention: str = DEFAULT_ATTENTION,
+    attention: AttentionSpec | None = None,
     map_size: int | None = None,
-    heads: int = DEFAULT_HEADS,
-    motion: bool | None = None,
     attention_coef: float = 1.0,
     map_entropy_coef: float = 0.0,
     map_spread_coef: float = 0.0,
+    map_terms_from: int = 0,
     seed: int | None = None,
     device: str = "auto",
     **overrides: Any,
@@ -68,14 +67,13 @@ def make_agent(
         policy: ``"abn"`` (ABN actor-critic, trained by ``ABNPPO``/``ABNA2C``) or
             ``"cnn"`` (SB3's stock Nature-CNN policy and algorithm, no attention).
         backbone: ``"nature"`` or ``"impala"``; ABN only.
-        attention: the attention design (``agents.attention.ATTENTIONS``); ABN only.
+        attention: the attention design and its options (``agents.attention.attention_spec``);
+            the default design with its defaults when None; ABN only.
         map_size: the attention map's side (Nature CNN: 9 or 20); ABN only.
-        heads: attention heads of the ``softmax`` design.
-        motion: the ``softmax`` heads also see the change between the last two frames;
-            None: ``agents.attention.default_motion`` (on for ``softmax``).
         attention_coef: weight of the attention branch's loss; ABN only.
         map_entropy_coef: weight of the maps' normalized entropy; ABN only.
         map_spread_coef: weight of the maps' spread over a minibatch, subtracted; ABN only.
+        map_terms_from: the maps' two terms count after this many agent steps; ABN only.
         seed: seeds torch, numpy and the env.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         **overrides: SB3 algorithm options replacing the defaults.
@@ -90,11 +88,10 @@ def make_agent(
     if policy == "cnn":
         stock = PPO if algo == "ppo" else A2C
         return channels_last_on_cpu(stock("CnnPolicy", env, **common, **options))
+    spec = attention or attention_spec()
     options["policy_kwargs"].update(
-        backbone=backbone, attention=attention, map_size=map_size, heads=heads
+        backbone=backbone, map_size=map_size, attention=spec.design, **spec.options()
     )
-    if motion is not None:
-        options["policy_kwargs"]["motion"] = motion
     abn = ABNPPO if algo == "ppo" else ABNA2C
     model = abn(
         ABNPolicy,
@@ -102,6 +99,7 @@ def make_agent(
         attention_coef=attention_coef,
         map_entropy_coef=map_entropy_coef,
         map_spread_coef=map_spread_coef,
+        map_terms_from=map_terms_from,
         **common,
         **options,
     )

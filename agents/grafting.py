@@ -52,7 +52,7 @@ def graft_motion_channel(model: AttentionBranchTraining) -> None:
     channels = keys.in_channels - attention.basis.shape[0]  # the backbone's
     names = [name for name, _ in old.named_parameters()]
     parameters = {
-        name: _with_zero_channel(name, value.detach(), channels, old.heads)
+        name: _with_zero_channel(name, value.detach(), channels, old.spec.option("heads"))
         for name, value in old.state_dict().items()
     }
     model.policy_kwargs = {**model.policy_kwargs, "motion": True}
@@ -67,6 +67,8 @@ def graft_motion_channel(model: AttentionBranchTraining) -> None:
     for index, state in optimizer["state"].items():
         for key in ("exp_avg", "exp_avg_sq"):
             if key in state:
-                state[key] = _with_zero_channel(names[index], state[key], channels, old.heads)
+                state[key] = _with_zero_channel(
+                    names[index], state[key], channels, old.spec.option("heads")
+                )
     new.optimizer.load_state_dict(optimizer)
     model.policy = new

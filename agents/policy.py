@@ -18,8 +18,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch.distributions import Categorical
 
-from agents.actor_critic import DEFAULT_MOTION_POOLING, ABNActorCritic, ABNPolicyOutput
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, default_motion
+from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
+from agents.attention import DEFAULT_ATTENTION, attention_spec
 
 # Observations the backbones read: 4 stacked frames of 84x84 pixels, channels first.
 OBSERVATION_SHAPE = (4, 84, 84)
@@ -34,14 +34,12 @@ class ABNPolicy(ActorCriticPolicy):
         lr_schedule: learning-rate schedule (SB3 passes it).
         backbone: ``"nature"`` (Nature CNN, 9x9 attention map) or ``"impala"``
             (IMPALA ResNet, 21x21 map).
-        attention: the attention design (``agents.attention.ATTENTIONS``).
+        attention: the attention design (``agents.attention.DESIGNS``).
         map_size: the attention map's side (Nature CNN: 9 or 20); the backbone's default
             when None.
-        heads: attention heads of the ``softmax`` design.
-        groups: GroupNorm groups in an ABN attention branch.
-        motion: the ``softmax`` heads also see the change between the last two frames
-            (``agents.actor_critic.motion_channel``); None: ``agents.attention.default_motion``.
-        motion_pooling: ``receptive-field`` or ``even`` (``ABNActorCritic``).
+        heads, groups, motion, motion_pooling: the design's options
+            (``agents.attention.AttentionSpec``); None: the design's default. An option
+            the design does not take is refused.
         **kwargs: ``ActorCriticPolicy`` options (``ortho_init``, ``optimizer_class``,
             ``optimizer_kwargs``); the network scales images itself, so
             ``normalize_images`` is always False.
@@ -56,10 +54,10 @@ class ABNPolicy(ActorCriticPolicy):
         backbone: str = "nature",
         attention: str = DEFAULT_ATTENTION,
         map_size: int | None = None,
-        heads: int = DEFAULT_HEADS,
-        groups: int = 8,
+        heads: int | None = None,
+        groups: int | None = None,
         motion: bool | None = None,
-        motion_pooling: str = DEFAULT_MOTION_POOLING,
+        motion_pooling: str | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
@@ -72,25 +70,18 @@ class ABNPolicy(ActorCriticPolicy):
             )
         self.n_actions = int(action_space.n)
         self.backbone = backbone
-        self.attention = attention
         self.map_size = map_size
-        self.heads = heads
-        self.groups = groups
-        self.motion = default_motion(attention) if motion is None else motion
-        self.motion_pooling = motion_pooling
+        self.spec = attention_spec(
+            attention, heads=heads, groups=groups, motion=motion, motion_pooling=motion_pooling
+        )
+        self.attention = self.spec.design
+        self.motion = bool(self.spec.motion)
         kwargs["normalize_images"] = False
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build(self, lr_schedule: Schedule) -> None:
         self.network = ABNActorCritic(
-            self.n_actions,
-            backbone=self.backbone,
-            attention=self.attention,
-            map_size=self.map_size,
-            heads=self.heads,
-            groups=self.groups,
-            motion=self.motion,
-            motion_pooling=self.motion_pooling,
+            self.n_actions, self.spec, backbone=self.backbone, map_size=self.map_size
         )
         if self.ortho_init:
             # openai/baselines' gains, as SB3 uses them: sqrt(2) inside, 0.01 policy, 1 value.
@@ -105,12 +96,9 @@ class ABNPolicy(ActorCriticPolicy):
         return {
             **super()._get_constructor_parameters(),
             "backbone": self.backbone,
-            "attention": self.attention,
+            "attention": self.spec.design,
             "map_size": self.map_size,
-            "heads": self.heads,
-            "groups": self.groups,
-            "motion": self.motion,
-            "motion_pooling": self.motion_pooling,
+            **self.spec.options(),
         }
 
     def _distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:

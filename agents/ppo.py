@@ -107,5 +107,6 @@ class ABNPPO(AttentionBranchTraining, PPO):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/attention_coef", self.attention_coef)
-        self.logger.record("train/map_entropy_coef", self.map_entropy_coef)
-        self.logger.record("train/map_spread_coef", self.map_spread_coef)
+        entropy_weight, spread_weight = self.map_weights()
+        self.logger.record("train/map_entropy_coef", entropy_weight)
+        self.logger.record("train/map_spread_coef", spread_weight)

@@ -9,8 +9,16 @@ from typing import TYPE_CHECKING, Any, Self
 import torch
 from stable_baselines3.common.type_aliases import GymEnv
 
-from agents.actor_critic import DEFAULT_MOTION_POOLING, ABNPolicyOutput
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS, LEGACY_ATTENTION, default_motion
+from agents.actor_critic import ABNPolicyOutput
+from agents.attention import (
+    DEFAULT_ATTENTION,
+    LEGACY_ATTENTION,
+    LEGACY_OPTIONS,
+    OPTIONS,
+    AttentionSpec,
+    attention_spec,
+    saved_attention_spec,
+)
 from agents.losses import attention_branch_loss, map_entropy, map_spread
 from agents.policy import ABNPolicy
 from agents.safe_loading import safe_custom_objects
@@ -40,12 +48,15 @@ class AttentionBranchTraining(_Algorithm):
         attention_coef: weight of the attention branch's loss.
         map_entropy_coef: weight of the maps' entropy.
         map_spread_coef: weight of the maps' spread over the minibatch (subtracted).
+        map_terms_from: the two maps' terms count only in updates after this many agent
+            steps (0: in every update); before, their weights are 0.
         **kwargs: the SB3 algorithm's options.
     """
 
     attention_coef: float
     map_entropy_coef: float
     map_spread_coef: float
+    map_terms_from: int = 0  # agents saved before the option had the terms on throughout
     policy: ABNPolicy  # checked in _setup_model
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -61,19 +72,20 @@ class AttentionBranchTraining(_Algorithm):
         attention_coef: float = 1.0,
         map_entropy_coef: float = 0.0,
         map_spread_coef: float = 0.0,
+        map_terms_from: int = 0,
         **kwargs: Any,
     ):
         self.attention_coef = attention_coef
         self.map_entropy_coef = map_entropy_coef
         self.map_spread_coef = map_spread_coef
-        # The design, its heads and the motion option are always written into the saved
+        self.map_terms_from = map_terms_from
+        # The design and every option it takes are always written into the saved
         # policy_kwargs: a saved model without one is from before it existed (see
         # _setup_model), and a later change of defaults must not change a saved agent.
-        given = kwargs.get("policy_kwargs") or {}
-        design = {"attention": DEFAULT_ATTENTION, "heads": DEFAULT_HEADS, **given}
-        design.setdefault("motion", default_motion(design["attention"]))
-        design.setdefault("motion_pooling", DEFAULT_MOTION_POOLING)
-        kwargs["policy_kwargs"] = design
+        given = dict(kwargs.get("policy_kwargs") or {})
+        name = given.pop("attention", DEFAULT_ATTENTION)
+        spec = attention_spec(name, **{option: given.pop(option, None) for option in OPTIONS})
+        kwargs["policy_kwargs"] = _with_spec(given, spec)
         super().__init__(policy, env, **kwargs)
 
     @classmethod
@@ -106,28 +118,36 @@ class AttentionBranchTraining(_Algorithm):
         )
 
     def _setup_model(self) -> None:
-        self.policy_kwargs.setdefault("attention", LEGACY_ATTENTION)
-        self.policy_kwargs.setdefault("heads", 4)  # saved before the heads were always stored
-        self.policy_kwargs.setdefault("motion", False)  # saved before the motion option
-        self.policy_kwargs.setdefault("motion_pooling", "even")  # saved before its pooling option
+        saved = {**LEGACY_OPTIONS, **self.policy_kwargs}
+        spec = saved_attention_spec(saved.pop("attention", LEGACY_ATTENTION), saved)
+        others = {k: v for k, v in saved.items() if k not in OPTIONS}
+        self.policy_kwargs = _with_spec(others, spec)
         super()._setup_model()
         if not isinstance(self.policy, ABNPolicy):
             raise ValueError(
                 f"{type(self).__name__} trains an ABNPolicy, got {type(self.policy).__name__}."
             )
 
+    def map_weights(self) -> tuple[float, float]:
+        """The maps' entropy and spread weights of the update under way: 0 up to
+        ``map_terms_from`` steps, then ``map_entropy_coef`` and ``map_spread_coef``."""
+        if self.num_timesteps <= self.map_terms_from:
+            return 0.0, 0.0
+        return self.map_entropy_coef, self.map_spread_coef
+
     def _attention_losses(
         self, output: ABNPolicyOutput, returns: torch.Tensor
     ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         """The weighted term to add to the loss (None when every weight is 0) and the
         unweighted losses to log."""
+        entropy_weight, spread_weight = self.map_weights()
         terms = {
             "attention_loss": (
                 self.attention_coef,
                 lambda: attention_branch_loss(output, returns, value_coef=self.vf_coef),
             ),
-            "map_entropy": (self.map_entropy_coef, lambda: map_entropy(output.attention)),
-            "map_spread": (-self.map_spread_coef, lambda: map_spread(output.attention)),
+            "map_entropy": (entropy_weight, lambda: map_entropy(output.attention)),
+            "map_spread": (-spread_weight, lambda: map_spread(output.attention)),
         }
         total, logs = None, {}
         for name, (weight, loss) in terms.items():
@@ -139,3 +159,8 @@ class AttentionBranchTraining(_Algorithm):
                 weighted = weight * logs[name]
                 total = weighted if total is None else total + weighted
         return total, logs
+
+
+def _with_spec(policy_kwargs: dict[str, Any], spec: AttentionSpec) -> dict[str, Any]:
+    """``policy_kwargs`` (without attention options) with the design and its options."""
+    return {**policy_kwargs, "attention": spec.design, **spec.options()}

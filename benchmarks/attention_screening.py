@@ -29,6 +29,7 @@ from abnrl.analysis.attention import ATTENTION, analyse, default_sources, summar
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
+from agents.attention import saved_attention_spec
 from agents.distill import distill
 from agents.policy_view import policy_network
 from envs import make_vec_env
@@ -56,12 +57,9 @@ CANDIDATES = {
 
 
 def build_student(candidate: Candidate, n_actions: int) -> ABNActorCritic:
-    return ABNActorCritic(
-        n_actions,
-        attention=candidate.attention,
-        map_size=candidate.map_size,
-        heads=candidate.heads,
-    )
+    options = {"heads": candidate.heads, "motion": False}
+    spec = saved_attention_spec(candidate.attention, options)
+    return ABNActorCritic(n_actions, spec, map_size=candidate.map_size)
 
 
 def load_student(folder: Path, n_actions: int) -> ABNActorCritic:

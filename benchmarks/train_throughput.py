@@ -23,6 +23,7 @@ from stable_baselines3.common.env_util import make_atari_env
 from stable_baselines3.common.vec_env import VecFrameStack
 
 from agents import HYPERPARAMETERS, make_agent
+from agents.attention import saved_attention_spec
 from envs import make_vec_env
 
 gym.register_envs(ale_py)
@@ -50,13 +51,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    options = {"heads": args.heads, "motion": args.motion}
     ours = make_agent(
         make_vec_env("breakout", args.n_envs, seed=0),
         backbone=args.backbone,
-        attention=args.attention,
-        heads=args.heads,
+        attention=saved_attention_spec(args.attention, options),
         map_size=args.map_size,
-        motion=args.motion,
         seed=0,
         device=args.device,
     )

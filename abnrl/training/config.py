@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Annotated
+
+from tyro.conf import arg
 
 from abnrl.errors import UserError
 from abnrl.training.run_dir import RunDir
@@ -19,10 +22,13 @@ from agents import ALGORITHMS, N_ENVS, POLICIES
 from agents.attention import (
     ATTENTIONS,
     DEFAULT_ATTENTION,
-    DEFAULT_HEADS,
-    DEFAULT_MOTION,
+    DESIGNS,
     LEGACY_ATTENTION,
     AttentionName,
+    AttentionSpec,
+    attention_spec,
+    design,
+    saved_attention_spec,
 )
 from agents.backbones import BACKBONES, MAP_SIZES, BackboneName
 from agents.factory import AlgorithmName, PolicyName
@@ -30,6 +36,9 @@ from envs import PROTOCOLS, normalize_game
 from envs.games import ProtocolName
 
 DEFAULT_TOTAL_STEPS = 10_000_000
+ATTENTION_HELP = "Attention design (ABN only): " + "; ".join(
+    f"{name} ({entry.summary})" for name, entry in DESIGNS.items()
+)
 
 
 @dataclass
@@ -60,20 +69,17 @@ class TrainConfig:
     """Folder of the run; runs/<game>-<algo>-<policy>-s<seed> when not given."""
     resume: Path | None = None
     """Continue the run in this folder from its last checkpoint, with its saved config."""
-    attention: AttentionName = DEFAULT_ATTENTION
-    """Attention design (ABN only): softmax (spatial-softmax heads that pool the features:
-    the policy sees only what they weight), abn (Fukui et al.'s branch, 3x3 map conv),
-    abn-groupnorm (the branch with GroupNorm on its map, as the shipped agent) or
-    mask (Mask-Attention A3C's sigmoid masks)."""
+    attention: Annotated[AttentionName, arg(help=ATTENTION_HELP)] = DEFAULT_ATTENTION
     map_size: int | None = None
     """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
-    attention_heads: int = DEFAULT_HEADS
-    """Attention heads of the softmax design, each with its own map."""
-    attention_motion: bool = DEFAULT_MOTION
+    attention_heads: int | None = None
+    """Attention heads, each with its own map (designs with heads: softmax); the
+    design's default when not given."""
+    attention_motion: bool = bool(DESIGNS[DEFAULT_ATTENTION].options["motion"])
     """The softmax heads also score and pool the change between the last two
     frames (the largest in each map cell), so that a head can select what moves; the
-    other designs ignore it."""
+    designs without the option ignore it."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
@@ -83,6 +89,10 @@ class TrainConfig:
     minibatch, subtracted from the loss (ABN only; > 0 keeps heads moving from frame to
     frame instead of parking on one cell; at the weight of --map-entropy-coef the two
     reward the mutual information between the frame and each head's position)."""
+    map_terms_from: int = 0
+    """Agent step after which --map-entropy-coef and --map-spread-coef count (0: from
+    the start); their weights are 0 in the updates up to it (the shipped agent's:
+    4000768)."""
     n_steps: int | None = None
     """Rollout length per env between updates; the RL Zoo's when not given."""
     batch_size: int | None = None
@@ -134,6 +144,7 @@ ABN_ONLY = (
     "attention_coef",
     "map_entropy_coef",
     "map_spread_coef",
+    "map_terms_from",
 )
 
 # Fields a --resume may change; all others come from the run's saved config.
@@ -158,6 +169,7 @@ MINIMUMS = {
     "attention_coef": 0,
     "map_entropy_coef": 0,
     "map_spread_coef": 0,
+    "map_terms_from": 0,
 }
 
 
@@ -187,11 +199,25 @@ def validate(config: TrainConfig) -> None:
 
 
 def resolve(config: TrainConfig) -> ResolvedTrainConfig:
-    """The full config of a new run: every default filled in."""
-    config = replace(
-        config, attention_motion=config.attention_motion and config.attention == "softmax"
-    )
+    """The full config of a new run: every default filled in.
+
+    Raises:
+        UserError: a bad value, or an attention option that the design does not take.
+    """
     validate(config)
+    options = design(config.attention).options
+    if config.attention_heads is not None and "heads" not in options:
+        with_heads = [name for name, entry in DESIGNS.items() if "heads" in entry.options]
+        raise UserError(
+            f"--attention-heads is an option of designs with heads ({', '.join(with_heads)}), "
+            f"not of {config.attention}."
+        )
+    spec = attention_spec(
+        config.attention,
+        heads=config.attention_heads,
+        motion=config.attention_motion if "motion" in options else None,
+    )
+    config = replace(config, attention_heads=spec.heads, attention_motion=bool(spec.motion))
     defaults = {
         "device": "auto",
         "threads": 0,
@@ -228,10 +254,10 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
     config = typed_config(ResolvedTrainConfig, saved, path)
     if "attention" not in saved:  # runs from before the designs had this one
         config.attention = LEGACY_ATTENTION
-    if config.attention_motion and config.attention != "softmax":  # new runs drop it (resolve)
+    if config.attention_motion and "motion" not in design(config.attention).options:
         raise UserError(
-            f"{path} says attention_motion true with attention {json.dumps(config.attention)}; "
-            "only the softmax design has a motion channel."
+            f"{path} says attention_motion true with attention {json.dumps(config.attention)}, "
+            "a design without the motion channel."
         )
     config.run_dir = run_dir
     # Limits of the session that wrote the config; only this resume's own flags set them.
@@ -243,3 +269,10 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
             setattr(config, name, value)
     validate(config)
     return config
+
+
+def run_attention_spec(config: ResolvedTrainConfig) -> AttentionSpec:
+    """The attention of a run's agent, from its config (runs saved before the designs'
+    options were checked stored a head count for every design)."""
+    options = {"heads": config.attention_heads, "motion": config.attention_motion}
+    return saved_attention_spec(config.attention, options)

@@ -24,6 +24,7 @@ from abnrl.training.config import (
     TrainConfig,
     load_saved_config,
     resolve,
+    run_attention_spec,
     saved_config,
 )
 from abnrl.training.evaluation import evaluate
@@ -171,13 +172,12 @@ def _train(
             algo=config.algo,
             policy=config.policy,
             backbone=config.backbone,
-            attention=config.attention,
+            attention=run_attention_spec(config),
             map_size=config.map_size,
-            heads=config.attention_heads,
-            motion=config.attention_motion,
             attention_coef=config.attention_coef,
             map_entropy_coef=config.map_entropy_coef,
             map_spread_coef=config.map_spread_coef,
+            map_terms_from=config.map_terms_from,
             seed=config.seed,
             device=config.device,
             **overrides,

@@ -14,49 +14,107 @@ the maps (by their spatial mean, by another frame's maps) through it.
   features, one for the policy, one for the value;
 * ``softmax``: spatial-softmax heads whose weights are the only route from the
   features to the heads (Mott et al., 2019; Nikulin et al., 2019's budget idea).
+
+A new design is one module that defines its ``Design`` and one line in ``DESIGNS``.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
-from agents.attention.abn import BranchAttention
-from agents.attention.mask import MaskAttention
+from agents.attention.abn import ABN, ABN_GROUPNORM, BranchAttention
+from agents.attention.mask import MASK, MaskAttention
 from agents.attention.output import AttentionOutput, MapEdit
-from agents.attention.softmax import SpatialSoftmaxAttention
+from agents.attention.softmax import SOFTMAX, SpatialSoftmaxAttention
+from agents.attention.spec import (
+    MOTION_POOLINGS,
+    OPTIONS,
+    AttentionSpec,
+    Design,
+    MotionPooling,
+)
 
-AttentionName = Literal["abn", "abn-groupnorm", "mask", "softmax"]
-ATTENTIONS: tuple[str, ...] = get_args(AttentionName)
+DESIGNS: dict[str, Design] = {
+    "abn": ABN,
+    "abn-groupnorm": ABN_GROUPNORM,
+    "mask": MASK,
+    "softmax": SOFTMAX,
+}
+ATTENTIONS: tuple[str, ...] = tuple(DESIGNS)
+if TYPE_CHECKING:
+    AttentionName = str
+else:  # the registry's names, for the command line's choices
+    AttentionName = Literal[ATTENTIONS]
 DEFAULT_ATTENTION: AttentionName = "softmax"
 """The design new agents get: the one whose maps the policy depends on (benchmarks/RESULTS.md,
 "Attention designs")."""
-DEFAULT_HEADS = 8
-"""Heads of a new ``softmax`` agent (8 learned faster than 4 at equal steps)."""
-DEFAULT_MOTION = True
-"""Whether a new ``softmax`` agent's heads see the motion channel (at 2M steps its heads
-found the ball twice as often, and it learned faster; benchmarks/RESULTS.md)."""
+LEGACY_ATTENTION: AttentionName = "abn-groupnorm"
+"""The design of checkpoints saved without a design name."""
+LEGACY_OPTIONS: dict[str, Any] = {"heads": 4, "motion": False, "motion_pooling": "even"}
+"""What agents saved before each option was stored in their file had."""
 
 
-def default_motion(attention: str) -> bool:
-    """Whether a new agent of the ``attention`` design gets the motion channel."""
-    return DEFAULT_MOTION and attention == "softmax"
+def design(name: str) -> Design:
+    """The registry entry of the design ``name``."""
+    if name not in DESIGNS:
+        raise ValueError(f"Unknown attention {name!r}; choose one of {', '.join(DESIGNS)}.")
+    return DESIGNS[name]
+
+
+def attention_spec(name: str = DEFAULT_ATTENTION, **given: Any) -> AttentionSpec:
+    """The design ``name`` with the options ``given`` (None: not given) and its defaults
+    for the rest.
+
+    Raises:
+        ValueError: an unknown design, an option it does not take, or a bad value.
+    """
+    entry = design(name)
+    given = {option: value for option, value in given.items() if value is not None}
+    for option in given:
+        if option not in OPTIONS:
+            raise ValueError(f"{option!r} is not an attention option ({', '.join(OPTIONS)}).")
+        if option not in entry.options:
+            takes = ", ".join(entry.options) or "no options"
+            raise ValueError(f"The {name} design takes no {option} option (it takes {takes}).")
+    options = {**entry.options, **given}
+    if "heads" in options and (type(options["heads"]) is not int or options["heads"] < 1):
+        raise ValueError(f"heads must be a positive whole number, not {options['heads']!r}.")
+    if options.get("motion_pooling", MOTION_POOLINGS[0]) not in MOTION_POOLINGS:
+        raise ValueError(
+            f"Unknown motion pooling {options['motion_pooling']!r}; choose one of "
+            f"{', '.join(MOTION_POOLINGS)}."
+        )
+    return AttentionSpec(name, **options)
+
+
+def saved_attention_spec(name: str, options: dict[str, Any]) -> AttentionSpec:
+    """The spec of an agent or run saved with ``options``: older files stored some options
+    for every design (heads for all), so the ones the design does not take are dropped."""
+    taken = design(name).options
+    return attention_spec(name, **{k: v for k, v in options.items() if k in taken})
 
 
 AttentionDesign = BranchAttention | MaskAttention | SpatialSoftmaxAttention
-LEGACY_ATTENTION: AttentionName = "abn-groupnorm"
-"""The design of checkpoints saved without a design name."""
 
 __all__ = [
     "ATTENTIONS",
-    "BranchAttention",
     "AttentionDesign",
+    "AttentionName",
     "AttentionOutput",
+    "AttentionSpec",
+    "BranchAttention",
     "DEFAULT_ATTENTION",
-    "DEFAULT_HEADS",
-    "DEFAULT_MOTION",
+    "DESIGNS",
+    "Design",
     "LEGACY_ATTENTION",
+    "LEGACY_OPTIONS",
+    "MOTION_POOLINGS",
+    "OPTIONS",
     "MapEdit",
-    "default_motion",
     "MaskAttention",
+    "MotionPooling",
     "SpatialSoftmaxAttention",
+    "attention_spec",
+    "design",
+    "saved_attention_spec",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from agents.attention.output import AttentionOutput, MapEdit
+from agents.attention.spec import Design
 from agents.backbones import Backbone
 from vision.models.attention_branch import AttentionBranch, apply_attention
 from vision.norm import group_norm
@@ -28,9 +29,6 @@ class BranchAttention(nn.Module):
         groups: GroupNorm groups (at most).
     """
 
-    maps_are_distributions = False
-    """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
-
     def __init__(
         self, parts: Backbone, n_actions: int, *, normalize_map: bool = False, groups: int = 8
     ) -> None:
@@ -50,3 +48,21 @@ class BranchAttention(nn.Module):
         attention = branch.attention if edit_maps is None else edit_maps(branch.attention)
         latent = self.perception(apply_attention(features, attention))  # (B, D)
         return AttentionOutput(latent, latent, attention, branch.logits)
+
+
+ABN = Design(
+    build=lambda parts, n_actions, spec: BranchAttention(
+        parts, n_actions, groups=spec.option("groups")
+    ),
+    summary="Fukui et al.'s attention branch (3x3 map conv) with a loss of its own",
+    maps="gates",
+    options={"groups": 8},
+)
+ABN_GROUPNORM = Design(
+    build=lambda parts, n_actions, spec: BranchAttention(
+        parts, n_actions, normalize_map=True, groups=spec.option("groups")
+    ),
+    summary="the same branch with a 1x1 map conv and GroupNorm on the map",
+    maps="gates",
+    options={"groups": 8},
+)

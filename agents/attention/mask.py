@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from agents.attention.output import AttentionOutput, MapEdit
+from agents.attention.spec import Design
 from agents.backbones import Backbone
 
 
@@ -22,9 +23,6 @@ class MaskAttention(nn.Module):
         parts: the backbone (its perception trunk and sizes).
         n_actions: unused; every design takes it.
     """
-
-    maps_are_distributions = False
-    """Whether each map sums to 1 over positions (rather than holding values in [0, 1])."""
 
     def __init__(self, parts: Backbone, n_actions: int) -> None:
         super().__init__()
@@ -44,3 +42,11 @@ class MaskAttention(nn.Module):
         policy_latent = self.policy_perception(features * masks[:, :1])  # (B, D)
         value_latent = self.value_perception(features * masks[:, 1:])  # (B, D)
         return AttentionOutput(policy_latent, value_latent, masks, None)
+
+
+MASK = Design(
+    build=lambda parts, n_actions, spec: MaskAttention(parts, n_actions),
+    summary="Mask-Attention A3C's sigmoid masks, one for the policy, one for the value",
+    maps="gates",
+    maps_per_step=lambda spec: 2,
+)

@@ -32,6 +32,7 @@ from abnrl.analysis.events import AFTER, BEFORE, EVENTS
 from abnrl.analysis.heads import HeadTracks, head_centres
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
+from agents.attention import attention_spec
 from agents.policy_view import policy_network
 from envs.objects import Box
 from tests.abnrl.cli import abnrl
@@ -92,7 +93,7 @@ def test_analysis_of_a_short_game_gives_every_measure_in_range():
 
 def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     torch.manual_seed(0)
-    network = ABNActorCritic(4, attention="softmax", heads=2).eval()
+    network = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False)).eval()
     sources = default_sources(network)
     assert sources[:4] == (ATTENTION, head_source(0), head_source(1), BALL_CELL)
     analysis = analyse(
@@ -149,7 +150,7 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
 
 def test_an_analysis_without_curves_scores_everything_else(tmp_path):
     torch.manual_seed(0)
-    network = ABNActorCritic(4, attention="softmax", heads=2).eval()
+    network = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False)).eval()
     analysis = analyse(
         network, episodes=1, every=25, max_steps_per_game=50, sources=(ATTENTION,), curve_steps=0
     )

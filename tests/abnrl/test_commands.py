@@ -142,13 +142,16 @@ def test_every_design_trains_resumes_and_is_watched_side_by_side(
     tmp_path, attention, map_size, beside
 ):
     run_dir = tmp_path / attention
-    design = ("--attention", attention, "--map-size", map_size, "--attention-heads", "2")
+    heads = ("--attention-heads", "2") if attention == "softmax" else ()
+    terms = ("--map-entropy-coef", "0.1", "--map-terms-from", "32")
+    design = ("--attention", attention, "--map-size", map_size, *heads, *terms)
     abnrl("train", *design, "--total-steps", 32, "--run-dir", run_dir, *TINY)
     abnrl("train", "--resume", run_dir, "--total-steps", 64, "--threads", 1, "--no-progress")
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["attention"], config["map_size"]) == (attention, int(map_size))
     model, _ = load_checkpoint(run_dir / "checkpoints" / "latest.zip", device="cpu")
     assert model.num_timesteps == 64 and model.policy.attention == attention
+    assert (model.map_terms_from, model.map_weights()) == (32, (0.1, 0.0))
     heads = model.policy.network(torch.zeros(1, 4, 84, 84)).attention.shape[1]
     assert heads == {"mask": 2, "softmax": 2}[attention]
     out = tmp_path / "watch.mp4"

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 
 from agents import ABNA2C, ABNPPO, ABNActorCritic, ABNPolicy, make_agent
-from agents.attention import DEFAULT_ATTENTION, DEFAULT_HEADS
+from agents.attention import DEFAULT_ATTENTION, attention_spec
 from agents.losses import attention_branch_loss
 from envs import make_vec_env
 from tests.fake_atari import fake_vec_env
@@ -26,7 +26,7 @@ def breakout(n_envs=2, seed=0):
 
 @pytest.mark.parametrize(("backbone", "size"), [("nature", 9), ("impala", 21)])
 def test_output_shapes_and_attention_map(backbone, size):
-    net = ABNActorCritic(4, backbone=backbone)
+    net = ABNActorCritic(4, attention_spec("abn"), backbone=backbone)
     obs = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
     out = net(obs)
     assert out.action_logits.shape == (3, 4) and out.attention_logits.shape == (3, 4)
@@ -38,13 +38,13 @@ def test_output_shapes_and_attention_map(backbone, size):
 
 def test_single_observation_matches_its_row_in_a_batch():
     """GroupNorm: a rollout's batch of one gives what an update's batch gives."""
-    net = ABNActorCritic(4)
+    net = ABNActorCritic(4, attention_spec("abn"))
     obs = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
     torch.testing.assert_close(net(obs[2:3]).attention, net(obs).attention[2:3])
 
 
 def test_gradients_reach_the_attention_branch_through_both_losses():
-    net = ABNActorCritic(4)
+    net = ABNActorCritic(4, attention_spec("abn"))
     obs = torch.randint(0, 256, (4, 4, 84, 84), dtype=torch.uint8)
     branch = net.attention.attention_branch
 
@@ -131,7 +131,7 @@ def test_save_and_load_predict_identically(tmp_path):
         for x, y in zip(a, b, strict=True):
             assert (x is None and y is None) or torch.equal(x, y)
     assert loaded.policy.attention == model.policy.attention == DEFAULT_ATTENTION
-    assert loaded.policy.heads == model.policy.heads == DEFAULT_HEADS
+    assert loaded.policy.spec == model.policy.spec == attention_spec()
 
 
 def test_stable_baselines3_trains_the_policy_by_class():
@@ -171,7 +171,7 @@ def test_the_policy_refuses_observations_it_cannot_read():
         policy(channels_last)
     with pytest.raises(ValueError, match="needs a Discrete action space"):
         policy(spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Box(-1, 1, (2,)))
-    assert policy(spaces.Box(0, 255, (4, 84, 84), np.uint8)).heads == DEFAULT_HEADS
+    assert policy(spaces.Box(0, 255, (4, 84, 84), np.uint8)).spec == attention_spec()
 
 
 def _conv_weights(policy):

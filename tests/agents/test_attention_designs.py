@@ -12,7 +12,7 @@ from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make_agent
 from agents.actor_critic import motion_channel
-from agents.attention import ATTENTIONS
+from agents.attention import ATTENTIONS, attention_spec, saved_attention_spec
 from agents.grafting import graft_motion_channel
 from agents.losses import attention_branch_loss, map_entropy, map_spread
 from envs import make_vec_env
@@ -30,7 +30,7 @@ def observations(count=3, seed=0):
 @pytest.mark.parametrize("map_size", [9, 20])
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_each_design_returns_one_map_per_head(attention, map_size):
-    net = ABNActorCritic(4, attention=attention, map_size=map_size, heads=3)
+    net = ABNActorCritic(4, saved_attention_spec(attention, {"heads": 3}), map_size=map_size)
     out = net(observations())
     assert out.action_logits.shape == (3, 4) and out.value.shape == (3,)
     assert out.attention.shape == (3, HEADS[attention], map_size, map_size)
@@ -46,7 +46,7 @@ def test_each_design_returns_one_map_per_head(attention, map_size):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_a_single_observation_matches_its_row_in_a_batch(attention):
-    net = ABNActorCritic(4, attention=attention)
+    net = ABNActorCritic(4, attention_spec(attention))
     obs = observations(5)
     one, batch = net(obs[2:3]), net(obs)
     torch.testing.assert_close(one.attention, batch.attention[2:3])
@@ -55,7 +55,7 @@ def test_a_single_observation_matches_its_row_in_a_batch(attention):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_edited_maps_are_the_maps_that_act(attention):
-    net = ABNActorCritic(4, attention=attention)
+    net = ABNActorCritic(4, attention_spec(attention))
     obs = observations()
     with torch.no_grad():
         clean = net(obs)
@@ -82,7 +82,7 @@ def test_the_authors_abn_map_is_not_pinned_but_the_groupnorm_map_is():
     """GroupNorm on the one-channel map fixes each map's mean and spread before the sigmoid."""
     for attention, pinned in (("abn-groupnorm", True), ("abn", False)):
         torch.manual_seed(0)
-        net = ABNActorCritic(4, attention=attention)
+        net = ABNActorCritic(4, attention_spec(attention))
         conv = net.attention.attention_branch.to_attention
         assert conv.kernel_size == ((1, 1) if pinned else (3, 3))
         per_map_mean = map_logits(net, observations(4)).flatten(1).mean(dim=1)
@@ -99,7 +99,7 @@ def test_map_entropy_is_one_for_a_flat_map_and_zero_for_a_point():
 
 def test_map_entropy_penalty_trains_the_map_to_be_sharper():
     torch.manual_seed(0)
-    net = ABNActorCritic(4, attention="softmax")
+    net = ABNActorCritic(4, attention_spec("softmax", heads=4, motion=False))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     obs = observations(8)
     start = map_entropy(net(obs).attention).item()
@@ -124,7 +124,7 @@ def sharpened(spread_coef: float) -> tuple[float, float]:
     """(entropy, spread) of a softmax net's maps after 60 steps on entropy - c * spread
     (enough steps that the result does not hang on the float rounding of a thread count)."""
     torch.manual_seed(0)
-    net = ABNActorCritic(4, attention="softmax", heads=2)
+    net = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     obs = observations(16)
     for _ in range(60):
@@ -146,7 +146,7 @@ def test_the_spread_term_keeps_sharpened_heads_moving_between_frames():
 
 
 def test_designs_without_a_branch_have_no_branch_loss():
-    out = ABNActorCritic(4, attention="mask")(observations())
+    out = ABNActorCritic(4, attention_spec("mask"))(observations())
     loss = attention_branch_loss(out, torch.randn(3), value_coef=0.5)
     assert loss.item() == 0.0 and loss.shape == ()
 
@@ -182,7 +182,11 @@ def test_coefficient_zero_equals_stable_baselines3_for_every_design(attention):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_every_design_saves_and_loads(tmp_path, attention):
-    policy_kwargs = {"attention": attention, "map_size": 20, "heads": 2}
+    policy_kwargs = {
+        "attention": attention,
+        "map_size": 20,
+        **saved_attention_spec(attention, {"heads": 2}).options(),
+    }
     model = ABNPPO(
         "ABNCnnPolicy",
         breakout(),
@@ -216,7 +220,7 @@ def test_agents_saved_before_the_designs_load_as_the_groupnorm_branch():
 def test_a_softmax_head_is_only_as_sharp_as_its_temperature():
     """Cosine scores lie in [-T, T]: no input can make a head one-hot at a low temperature."""
     torch.manual_seed(0)
-    net = ABNActorCritic(4, attention="softmax", heads=2)
+    net = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False))
     temperature = 2.0
     with torch.no_grad():
         net.attention.log_temperature.fill_(np.log(temperature))
@@ -243,11 +247,11 @@ def test_the_motion_channel_is_the_largest_change_in_each_cell():
 
 
 def test_softmax_heads_with_motion_score_and_pool_one_more_channel(tmp_path):
-    plain, moving = (ABNActorCritic(4, attention="softmax", motion=m) for m in (False, True))
+    plain, moving = (ABNActorCritic(4, attention_spec(motion=m)) for m in (False, True))
     assert moving.attention.to_keys[0].in_channels == plain.attention.to_keys[0].in_channels + 1
-    with pytest.raises(ValueError, match="option of softmax"):
-        ABNActorCritic(4, attention="abn", motion=True)
-    model = make_agent(breakout(), motion=True, seed=1, device="cpu")
+    with pytest.raises(ValueError, match="The abn design takes no motion option"):
+        attention_spec("abn", motion=True)
+    model = make_agent(breakout(), attention=attention_spec(motion=True), seed=1, device="cpu")
     assert model.policy.network.motion
     model.save(tmp_path / "agent.zip")
     loaded = channels_last_on_cpu(ABNPPO.load(tmp_path / "agent.zip", device="cpu"))
@@ -260,9 +264,10 @@ def test_softmax_heads_with_motion_score_and_pool_one_more_channel(tmp_path):
 
 def test_new_softmax_agents_have_the_motion_channel_and_older_ones_load_without(tmp_path):
     assert make_agent(breakout(), seed=1, device="cpu").policy.network.motion
-    assert not make_agent(breakout(), attention="mask", seed=1, device="cpu").policy.motion
+    mask = attention_spec("mask")
+    assert not make_agent(breakout(), attention=mask, seed=1, device="cpu").policy.motion
     kwargs = {"seed": 1, "device": "cpu", "policy_kwargs": {"attention": "abn"}}
-    assert not ABNPPO(ABNPolicy, breakout(), **kwargs).policy_kwargs["motion"]
+    assert "motion" not in ABNPPO(ABNPolicy, breakout(), **kwargs).policy_kwargs
     # A softmax run saved before the option (benchmarks/attention-runs) has no motion channel.
     older = (
         Path(__file__).parents[2] / "benchmarks/attention-runs/softmax8-s0/checkpoints/latest.zip"
@@ -276,7 +281,7 @@ def test_a_grafted_motion_channel_leaves_the_trained_policy_unchanged():
     # A constant learning rate: the RL Zoo's decays to 0 at the end of each short learn().
     model = make_agent(
         breakout(),
-        motion=False,
+        attention=attention_spec(motion=False),
         seed=1,
         device="cpu",
         n_steps=16,
@@ -312,7 +317,7 @@ def test_new_agents_pool_motion_over_receptive_fields_and_saved_ones_keep_even_t
     # The shipped agent was saved before the option: it pools on even tiles, as it trained.
     shipped, _ = load_checkpoint(pretrained_checkpoint(), device="cpu")
     network = shipped.policy.network.eval()
-    assert shipped.policy.motion_pooling == "even" and network.motion_windows is None
+    assert shipped.policy.spec.motion_pooling == "even" and network.motion_windows is None
     obs = torch.as_tensor(breakout(seed=9).reset())
     obs[:, -1, 70:74, 2:3] = 255  # a change in the edge cells, where the poolings differ
     with torch.no_grad():
@@ -323,3 +328,22 @@ def test_new_agents_pool_motion_over_receptive_fields_and_saved_ones_keep_even_t
         expected = network.attention(as_before)
     torch.testing.assert_close(acted.attention, expected.maps)
     torch.testing.assert_close(acted.action_logits, network.policy_head(expected.policy_latent))
+
+
+def test_the_maps_terms_count_only_in_updates_after_their_starting_step(tmp_path):
+    kwargs = {"seed": 0, "device": "cpu", "policy_kwargs": {"attention": "softmax"}, **SMALL}
+    plain = ABNPPO(ABNPolicy, breakout(), **kwargs)
+    plain.learn(32)  # one rollout of 2 x 16 steps, one update at step 32
+    terms = {"map_entropy_coef": 0.1, "map_spread_coef": 0.2, "map_terms_from": 32}
+    late = ABNPPO(ABNPolicy, breakout(), **terms, **kwargs)
+    late.learn(32)
+    reference = dict(plain.policy.named_parameters())
+    for name, value in late.policy.named_parameters():
+        assert torch.equal(value, reference[name]), name
+    assert late.logger.name_to_value["train/map_entropy_coef"] == 0.0
+    late.save(tmp_path / "agent.zip")
+    loaded = ABNPPO.load(tmp_path / "agent.zip", env=breakout(), device="cpu")
+    assert loaded.map_terms_from == 32 and loaded.map_weights() == (0.0, 0.0)
+    loaded.learn(32, reset_num_timesteps=False)  # the update at step 64 has the terms
+    assert loaded.map_weights() == (0.1, 0.2)
+    assert loaded.logger.name_to_value["train/map_spread_coef"] == 0.2

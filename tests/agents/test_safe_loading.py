@@ -11,6 +11,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common import save_util
 
 from agents import ABNA2C, ABNPPO, make_agent
+from agents.attention import attention_spec
 from agents.safe_loading import (
     MAX_DATA_BYTES,
     UnsafeCheckpointError,
@@ -67,7 +68,7 @@ def test_every_algorithm_loads_through_the_allowlist_alone(
 
 @pytest.mark.parametrize("attention", ["abn-groupnorm", "mask", "softmax"])
 def test_the_abn_algorithms_load_safely_by_themselves(tmp_path, no_full_unpickling, attention):
-    model, obs = saved_agent(tmp_path / "agent.zip", attention=attention)
+    model, obs = saved_agent(tmp_path / "agent.zip", attention=attention_spec(attention))
     for source in (tmp_path / "agent.zip", io.BytesIO((tmp_path / "agent.zip").read_bytes())):
         loaded = ABNPPO.load(source, device="cpu")
         assert loaded.policy.attention == attention

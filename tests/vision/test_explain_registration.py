@@ -8,6 +8,7 @@ from torch import nn
 from torchvision.models import resnet18
 
 from agents.actor_critic import ABNActorCritic, motion_channel, receptive_field_windows
+from agents.attention import attention_spec
 from agents.backbones import impala_cnn, nature_cnn
 from tests.vision.explain_toys import TinyPolicy
 from vision.explain import ABNAttention, normalize_per_sample
@@ -181,7 +182,7 @@ def test_explainers_place_coarse_maps_by_their_grids_registration():
 
 
 def test_the_agents_maps_are_placed_on_conv2s_cells():
-    agent = ABNActorCritic(4, attention="softmax", heads=2, motion=True).eval()
+    agent = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=True)).eval()
     observations = torch.randint(0, 256, (1, 4, 84, 84), dtype=torch.uint8)
     with ABNAttention(agent) as attention:
         found = attention(observations).registration
