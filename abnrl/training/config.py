@@ -26,6 +26,7 @@ from agents.attention import (
     LEGACY_ATTENTION,
     AttentionName,
     AttentionSpec,
+    MotionPooling,
     attention_spec,
     design,
     saved_attention_spec,
@@ -74,12 +75,17 @@ class TrainConfig:
     """Side of the attention map (ABN only): 9 (after conv2) or 20 (after conv1) for the
     Nature CNN, 21 for IMPALA; the backbone's first when not given."""
     attention_heads: int | None = None
-    """Attention heads, each with its own map (designs with heads: softmax); the
-    design's default when not given."""
+    """Attention heads, each with its own map (designs that take heads); the design's
+    default when not given."""
     attention_motion: bool = bool(DESIGNS[DEFAULT_ATTENTION].options["motion"])
     """The softmax heads also score and pool the change between the last two
     frames (the largest in each map cell), so that a head can select what moves; the
     designs without the option ignore it."""
+    attention_motion_pooling: MotionPooling | None = None
+    """Where each map cell's motion is taken from (designs with the motion channel):
+    receptive-field (the input window the cell's features see) or even (its tile of an
+    even partition of the frame, as agents trained before 2026-12-06); the design's
+    default when not given."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0
@@ -141,11 +147,15 @@ ABN_ONLY = (
     "map_size",
     "attention_heads",
     "attention_motion",
+    "attention_motion_pooling",
     "attention_coef",
     "map_entropy_coef",
     "map_spread_coef",
     "map_terms_from",
 )
+
+# The design options that are flags of their own (their values None: not given).
+OPTION_FLAGS = {"heads": "attention_heads", "motion_pooling": "attention_motion_pooling"}
 
 # Fields a --resume may change; all others come from the run's saved config.
 RESUME_OVERRIDES = ("total_steps", "device", "time_limit_min", "stop_at", "threads", "progress")
@@ -206,18 +216,25 @@ def resolve(config: TrainConfig) -> ResolvedTrainConfig:
     """
     validate(config)
     options = design(config.attention).options
-    if config.attention_heads is not None and "heads" not in options:
-        with_heads = [name for name, entry in DESIGNS.items() if "heads" in entry.options]
-        raise UserError(
-            f"--attention-heads is an option of designs with heads ({', '.join(with_heads)}), "
-            f"not of {config.attention}."
-        )
+    for option, field in OPTION_FLAGS.items():
+        if getattr(config, field) is not None and option not in options:
+            takers = [name for name, entry in DESIGNS.items() if option in entry.options]
+            raise UserError(
+                f"--{field.replace('_', '-')} is an option of {' and '.join(takers)}, "
+                f"not of {config.attention}."
+            )
     spec = attention_spec(
         config.attention,
         heads=config.attention_heads,
         motion=config.attention_motion if "motion" in options else None,
+        motion_pooling=config.attention_motion_pooling,
     )
-    config = replace(config, attention_heads=spec.heads, attention_motion=bool(spec.motion))
+    config = replace(
+        config,
+        attention_heads=spec.heads,
+        attention_motion=bool(spec.motion),
+        attention_motion_pooling=spec.motion_pooling,
+    )
     defaults = {
         "device": "auto",
         "threads": 0,
@@ -274,5 +291,9 @@ def load_saved_config(run_dir: Path, overrides: TrainConfig) -> ResolvedTrainCon
 def run_attention_spec(config: ResolvedTrainConfig) -> AttentionSpec:
     """The attention of a run's agent, from its config (runs saved before the designs'
     options were checked stored a head count for every design)."""
-    options = {"heads": config.attention_heads, "motion": config.attention_motion}
+    options = {
+        "heads": config.attention_heads,
+        "motion": config.attention_motion,
+        "motion_pooling": config.attention_motion_pooling,
+    }
     return saved_attention_spec(config.attention, options)

@@ -29,8 +29,14 @@ def test_a_new_run_gets_its_designs_defaults_and_keeps_them_in_its_config(design
 def test_an_option_the_design_does_not_take_is_refused_in_one_sentence():
     assert resolve(TrainConfig(attention_heads=3)).attention_heads == 3
     for design in ("abn", "abn-groupnorm", "mask"):
-        with pytest.raises(UserError, match=f"an option of designs with heads .*, not of {design}"):
+        with pytest.raises(
+            UserError, match=f"--attention-heads is an option of softmax, not of {design}"
+        ):
             resolve(TrainConfig(attention=design, attention_heads=3))
+        with pytest.raises(UserError, match="--attention-motion-pooling is an option of softmax"):
+            resolve(TrainConfig(attention=design, attention_motion_pooling="even"))
+    even = resolve(TrainConfig(attention_motion_pooling="even"))
+    assert run_attention_spec(even) == attention_spec(motion_pooling="even")
 
 
 def test_runs_saved_with_a_head_count_for_every_design_still_resume(tmp_path):
