@@ -24,7 +24,13 @@ from typing import IO, Any
 import torch
 
 from agents.agent_schema import check_fields
-from vision.safe_pickle import NUMPY_ARRAYS, ForbiddenGlobalError, allow, restricted_loads
+from vision.safe_pickle import (
+    NUMPY_ARRAYS,
+    NUMPY_RANDOM,
+    ForbiddenGlobalError,
+    allow,
+    restricted_loads,
+)
 
 AgentFile = str | Path | IO[bytes] | io.BufferedIOBase
 MAX_DATA_BYTES = 16 << 20
@@ -48,6 +54,7 @@ def _typed_storage(data: bytes) -> torch.storage.TypedStorage:
 
 _ALLOWED = {
     **NUMPY_ARRAYS,
+    **NUMPY_RANDOM,
     **allow([
         "agents.policy.ABNPolicy",
         "stable_baselines3.common.policies.ActorCriticPolicy",
@@ -65,11 +72,6 @@ _ALLOWED = {
         "gymnasium.spaces.discrete.Discrete",
         "collections.OrderedDict",
         "collections.deque",
-        "numpy.random._pickle.__bit_generator_ctor",
-        "numpy.random._pickle.__generator_ctor",
-        "numpy.random._pcg64.PCG64",
-        "numpy.random.bit_generator.SeedSequence",
-        "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
         "torch._utils._rebuild_tensor_v2",
     ]),
     ("torch.storage", "_load_from_bytes"): _typed_storage,

@@ -60,13 +60,31 @@ def allow(qualified_names: Iterable[str]) -> dict[tuple[str, str], Any]:
     return allowed
 
 
-def _numpy_arrays() -> dict[tuple[str, str], Any]:
-    # NumPy 2 moved numpy.core to numpy._core; pickles name whichever wrote them.
+def _numpy_core() -> str:
+    """The package that holds NumPy's own ``multiarray`` and ``numeric`` modules.
+
+    NumPy 2 moved ``numpy.core`` to ``numpy._core`` and keeps ``numpy.core`` as a
+    deprecated alias; NumPy 1.26 has a ``numpy._core`` too, but only as a stub (no
+    ``numeric``) for reading NumPy 2 pickles. So the major version decides, not which
+    names exist.
+    """
+    return "numpy._core" if _numpy_major() >= 2 else "numpy.core"
+
+
+def _numpy_major() -> int:
     import numpy as np
 
-    core = importlib.import_module("numpy._core" if hasattr(np, "_core") else "numpy.core")
-    multiarray = core.multiarray
-    numeric = core.numeric
+    return int(np.__version__.split(".", 1)[0])
+
+
+def _numpy_arrays() -> dict[tuple[str, str], Any]:
+    # Pickles name the package of the NumPy that wrote them, numpy.core (1.x) or
+    # numpy._core (2.x); both spellings resolve to the objects of the NumPy installed.
+    import numpy as np
+
+    core = _numpy_core()
+    multiarray = importlib.import_module(f"{core}.multiarray")
+    numeric = importlib.import_module(f"{core}.numeric")
     allowed: dict[tuple[str, str], Any] = {
         # Python 3 writes bytes into protocol-2 pickles as _codecs.encode(text, "latin1").
         ("_codecs", "encode"): codecs.encode,
@@ -83,3 +101,72 @@ def _numpy_arrays() -> dict[tuple[str, str], Any]:
 NUMPY_ARRAYS: Allowlist = _numpy_arrays()
 """The globals that NumPy arrays, dtypes and scalars pickle to (either NumPy major, any
 protocol)."""
+
+
+class _PendingBitGenerator:
+    """A bit generator that NumPy 2 pickled, read under NumPy 1.x: its class first, its
+    state and seed sequence at BUILD; ``__generator_ctor`` then makes the real one.
+
+    NumPy 2 pickles a ``Generator`` as ``__generator_ctor(bit_generator)``, the bit
+    generator as ``__bit_generator_ctor(PCG64)`` with the state ``(state, seed_seq)``;
+    NumPy 1.x's helpers take only a name and its bit generators only a state dict.
+    """
+
+    def __init__(self, cls: type):
+        self.cls = cls
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def build(self) -> Any:
+        state, seed_seq = self.state if isinstance(self.state, tuple) else (self.state, None)
+        bit_generator = self.cls() if seed_seq is None else self.cls(seed_seq)
+        if state is not None:
+            bit_generator.state = state
+        return bit_generator
+
+
+def _bit_generator_ctor_numpy1(bit_generator: Any = "MT19937") -> Any:
+    """NumPy 1.x's ``__bit_generator_ctor`` that also takes the class NumPy 2 names."""
+    from numpy.random import _pickle
+
+    if isinstance(bit_generator, type):
+        if not issubclass(bit_generator, tuple(_pickle.BitGenerators.values())):
+            raise ValueError(f"{bit_generator!r} is not a NumPy bit generator")
+        return _PendingBitGenerator(bit_generator)
+    return _pickle.__bit_generator_ctor(bit_generator)
+
+
+def _generator_ctor_numpy1(
+    bit_generator_name: Any = "MT19937", bit_generator_ctor: Any = _bit_generator_ctor_numpy1
+) -> Any:
+    """NumPy 1.x's ``__generator_ctor`` that also takes the bit generator NumPy 2 pickles."""
+    import numpy as np
+
+    if isinstance(bit_generator_name, _PendingBitGenerator):
+        return np.random.Generator(bit_generator_name.build())
+    return np.random.Generator(bit_generator_ctor(bit_generator_name))
+
+
+def _numpy_random() -> dict[tuple[str, str], Any]:
+    allowed = allow([
+        "numpy.random._pcg64.PCG64",
+        "numpy.random.bit_generator.SeedSequence",
+        "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+    ])  # fmt: skip
+    if _numpy_major() >= 2:  # NumPy 2's helpers read the pickles of both majors
+        allowed.update(allow([
+            "numpy.random._pickle.__bit_generator_ctor",
+            "numpy.random._pickle.__generator_ctor",
+        ]))  # fmt: skip
+    else:
+        allowed[("numpy.random._pickle", "__bit_generator_ctor")] = _bit_generator_ctor_numpy1
+        allowed[("numpy.random._pickle", "__generator_ctor")] = _generator_ctor_numpy1
+    return allowed
+
+
+NUMPY_RANDOM: Allowlist = _numpy_random()
+"""The globals that a NumPy ``Generator`` on PCG64 (what ``np.random.default_rng`` and
+Gymnasium's spaces make) and its ``SeedSequence`` pickle to, as either NumPy major
+writes them, read under the NumPy installed."""
