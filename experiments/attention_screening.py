@@ -1,15 +1,15 @@
 """Screen attention designs by distillation before training any with RL (issue 14).
 
 Each candidate design is a student network that learns a teacher agent's policy
-with DAgger (``agents.distill``: the student plays, the teacher labels) for the same
+with DAgger (``experiments.distill``: the student plays, the teacher labels) for the same
 wall-clock budget; then ``abnrl.analysis.attention`` plays games with each student
 and measures its own map: pointing game on the ball and the paddle (RAM ground
 truth), mass near the ball, deletion AUC and dependence (how often the top action
 changes when the map is replaced by its spatial mean). A proxy: the decision rests
 on RL runs.
 
-    .venv/bin/python benchmarks/attention_screening.py --stage distill --minutes 3.5
-    .venv/bin/python benchmarks/attention_screening.py --stage analyze --episodes 3
+    python -m experiments.attention_screening --stage distill --minutes 3.5
+    python -m experiments.attention_screening --stage analyze --episodes 3
 
 The teacher is the shipped agent unless ``--teacher`` names another checkpoint; the
 screening in benchmarks/RESULTS.md distilled the agent shipped before the designs
@@ -30,9 +30,9 @@ from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
 from agents.attention import saved_attention_spec
-from agents.distill import distill
 from agents.policy_view import policy_network
 from envs import make_vec_env
+from experiments.distill import distill
 from vision.files import write_json_atomic, write_text_atomic
 
 

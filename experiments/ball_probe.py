@@ -16,7 +16,7 @@ games, beside the agent's own heads and the ball's-cell ceiling on the same fram
 A new head near the ceiling says the keys tell the ball apart and the policy's
 objective does not make a head sit on it; far below, the keys cannot.
 
-    python benchmarks/ball_probe.py runs/ship-softmax8 --games 12 --test-games 4
+    python -m experiments.ball_probe runs/ship-softmax8 --games 12 --test-games 4
 """
 
 from __future__ import annotations

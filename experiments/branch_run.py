@@ -4,14 +4,14 @@ The copy keeps the run's logs and config, records the change and its step in
 ``branches.json``, and holds the run's latest checkpoint (same step, schedules, optimizer
 and RNG states) with the changes asked for:
 
-- ``--motion``: ``agents.grafting.graft_motion_channel``, the motion channel with zero
+- ``--motion``: ``experiments.grafting.graft_motion_channel``, the motion channel with zero
   weights (the same policy at the branch point; training then moves them);
 - ``--map-entropy-coef C``: the weight of the maps' entropy in the loss from here on
   (a positive one sharpens the heads);
 - ``--map-spread-coef C``: the weight of the maps' spread over a minibatch, subtracted
   from the loss from here on (a positive one keeps heads from parking on one cell).
 
-    python benchmarks/branch_run.py runs/ship-softmax8 runs/ship-softmax8-motion --motion
+    python -m experiments.branch_run runs/ship-softmax8 runs/ship-softmax8-motion --motion
     abnrl train --resume runs/ship-softmax8-motion --device cpu --threads 1
 """
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from abnrl.training.checkpoints import load_checkpoint, save_checkpoint, set_rng_state
 from abnrl.training.run_dir import RunDir
-from agents.grafting import graft_motion_channel
 from agents.training import AttentionBranchTraining
+from experiments.grafting import graft_motion_channel
 from vision.files import write_json_atomic
 
 

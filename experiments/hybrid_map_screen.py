@@ -5,7 +5,7 @@ and the spatial basis, through a 16-channel 3x3 conv) and pool conv1's features 
 the basis there; the same distributions, summed into conv2's 9x9 cells, pool conv2's
 features. Runs and checkpoints made through it load only through it:
 
-    python benchmarks/hybrid_map_screen.py train --map-size 20 --run-dir runs/hybrid20 \
+    python -m experiments.hybrid_map_screen train --map-size 20 --run-dir runs/hybrid20 \
         --seed 0 --n-envs 8 --device cpu --threads 1 --stop-at 2000000
 """
 

@@ -57,7 +57,7 @@ class RunDir:
 
     @property
     def branches(self) -> Path:
-        """The changes made at branch points (``benchmarks/branch_run.py``), JSON: a list of
+        """The changes made at branch points (``experiments/branch_run.py``), JSON: a list of
         ``{"step", "from", "changes"}``; absent for a run never branched."""
         return self.root / "branches.json"
 

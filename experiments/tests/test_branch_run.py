@@ -1,11 +1,11 @@
-"""benchmarks/branch_run.py: a branch records what changed and from which step, and the
+"""experiments/branch_run.py: a branch records what changed and from which step, and the
 record travels with the run (further branches, slim copies, resumes)."""
 
 import json
 import sys
 
 from abnrl.pretrained import slim_run_dir
-from benchmarks import branch_run
+from experiments import branch_run
 from tests.abnrl.cli import TINY, abnrl
 
 

@@ -15,6 +15,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from abnrl.pretrained import slim_run_dir
+from abnrl.training.run_dir import RunDir
 from agents.safe_loading import read_data
 from tests.abnrl.cli import TINY, abnrl, cli_process, stderr_at_exit
 from vision.files import TEMPORARY_NAME
@@ -239,3 +240,16 @@ def test_a_stock_run_records_no_attention_options_and_resumes(cnn_run, tmp_path)
     assert check_consistent(run_dir) == 128
     resumed = json.loads((run_dir / "config.json").read_text())
     assert resumed.keys() == saved.keys() and resumed["total_steps"] == 128
+
+
+def test_a_branched_run_dir_resumes_and_slims_with_its_branch_record(tmp_path):
+    # Runs branched by experiments/branch_run.py carry branches.json: abnrl's own file.
+    run = tmp_path / "branched"
+    abnrl("train", "--run-dir", run, "--total-steps", 100_000, "--stop-at", 32, *TINY)
+    record = [{"step": 32, "from": "runs/x", "changes": {"map_entropy_coef": 0.05}}]
+    (run / "branches.json").write_text(json.dumps(record))
+    landed = tmp_path / "landed"
+    slim_run_dir(run, landed)
+    abnrl("train", "--resume", landed, "--stop-at", 64)
+    assert json.loads((landed / "branches.json").read_text()) == record
+    assert RunDir(landed).read_branches() == record

@@ -13,7 +13,6 @@ from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNPPO, ABNActorCritic, ABNPolicy, channels_last_on_cpu, make_agent
 from agents.actor_critic import motion_channel
 from agents.attention import ATTENTIONS, attention_spec, saved_attention_spec
-from agents.grafting import graft_motion_channel
 from agents.losses import attention_branch_loss, map_entropy, map_spread
 from envs import make_vec_env
 from tests.data import GROUPNORM_AGENT
@@ -275,36 +274,6 @@ def test_new_softmax_agents_have_the_motion_channel_and_older_ones_load_without(
     model, _ = load_checkpoint(older, device="cpu")
     assert model.policy.attention == "softmax" and not model.policy.network.motion
     assert model.policy.network(observations(2)).attention.shape == (2, 8, 9, 9)
-
-
-def test_a_grafted_motion_channel_leaves_the_trained_policy_unchanged():
-    # A constant learning rate: the RL Zoo's decays to 0 at the end of each short learn().
-    model = make_agent(
-        breakout(),
-        attention=attention_spec(motion=False),
-        seed=1,
-        device="cpu",
-        n_steps=16,
-        batch_size=16,
-        learning_rate=1e-3,
-    )
-    model.learn(32)  # Adam's moments exist
-    obs = torch.as_tensor(breakout(seed=9).reset())
-    moving = obs.clone()
-    moving[:, -1, 40:42, 30:31] = 255  # something moved: the motion channel is not zero
-    with torch.no_grad():
-        before = model.policy.network(moving)
-    graft_motion_channel(model)
-    assert model.policy.motion and model.policy_kwargs["motion"]
-    with torch.no_grad():
-        after = model.policy.network(moving)
-    torch.testing.assert_close(after.action_logits, before.action_logits)
-    torch.testing.assert_close(after.attention, before.attention)
-    model.learn(32, reset_num_timesteps=False)  # trains on, and the new weights move
-    keys = model.policy.network.attention.to_keys[0].weight
-    assert keys[:, 64].abs().sum() > 0
-    with pytest.raises(ValueError, match="without the motion channel"):
-        graft_motion_channel(model)
 
 
 def test_new_agents_pool_motion_over_receptive_fields_and_saved_ones_keep_even_tiles(tmp_path):
