@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from abnrl.cli import flag_value
 from abnrl.errors import UserError
+from abnrl.flags import flag_value
 from vision.data.image_limits import ImageTooLargeError
 from vision.train import SetupError, TrainConfig, train
 

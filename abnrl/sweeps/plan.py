@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from abnrl.cli import parse_flags
 from abnrl.errors import UserError
+from abnrl.flags import parse_flags
 from abnrl.training.config import DEFAULT_TOTAL_STEPS, RESUME_OVERRIDES, TrainConfig, resolve
 from abnrl.training.run_dir import RunDir
 from agents.safe_loading import read_data
