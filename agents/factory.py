@@ -112,8 +112,8 @@ AlgorithmT = TypeVar("AlgorithmT", bound=BaseAlgorithm)
 def channels_last_on_cpu(model: AlgorithmT) -> AlgorithmT:
     """``model`` with its policy's conv weights in channels-last layout when it runs on
     the CPU, where oneDNN convolves that layout faster (training steps/s +13% to +32%
-    for both policies, benchmarks/RESULTS.md). Values, checkpoints and results are unchanged up to
-    float rounding; the optimizer keeps its parameters (converted in place).
+    for both policies, docs/results/training.md). Values, checkpoints and results are unchanged
+    up to float rounding; the optimizer keeps its parameters (converted in place).
     """
     if model.device.type == "cpu":
         model.policy.to(memory_format=torch.channels_last)

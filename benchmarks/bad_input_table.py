@@ -1,4 +1,4 @@
-"""RESULTS.md's bad-input table, made from the cases of tests/abnrl/test_bad_inputs.py.
+"""The bad-input table of docs/results/reliability.md, from tests/abnrl/test_bad_inputs.py.
 
 Each case runs as the test runs it (a fresh copy of a tiny trained ABN run, the case's
 damage applied, the working directory snapshotted before and after); one Markdown row

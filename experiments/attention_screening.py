@@ -12,7 +12,7 @@ on RL runs.
     python -m experiments.attention_screening --stage analyze --episodes 3
 
 The teacher is the shipped agent unless ``--teacher`` names another checkpoint; the
-screening in benchmarks/RESULTS.md distilled the agent shipped before the designs
+screening in docs/results/attention.md distilled the agent shipped before the designs
 (``--teacher tests/data/breakout-abn-groupnorm-4.63m.zip``).
 """
 

@@ -207,7 +207,7 @@ def import_ray():
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     # Ray runs its workers at nice 15, so on a machine with other work a trial ran about
-    # 5x slower than the same `abnrl train` (benchmarks/RESULTS.md, "Many runs").
+    # 5x slower than the same `abnrl train` (docs/results/sweeps.md, "Many runs").
     os.environ.setdefault("RAY_worker_niceness", "0")
     try:
         import ray

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 else:  # the registry's names, for the command line's choices
     AttentionName = Literal[ATTENTIONS]
 DEFAULT_ATTENTION: AttentionName = "softmax"
-"""The design new agents get: the one whose maps the policy depends on (benchmarks/RESULTS.md,
+"""The design new agents get: the one whose maps the policy depends on (docs/results/attention.md,
 "Attention designs")."""
 LEGACY_ATTENTION: AttentionName = "abn-groupnorm"
 """The design of checkpoints saved without a design name."""

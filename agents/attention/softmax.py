@@ -106,7 +106,7 @@ SOFTMAX = Design(
     summary="spatial-softmax heads that pool the features: the policy sees only what they weight",
     maps="distributions",
     # 8 heads learned faster than 4 at equal steps; with the motion channel the heads
-    # found the ball twice as often at 2M steps (benchmarks/RESULTS.md).
+    # found the ball twice as often at 2M steps (docs/results/attention.md).
     options={"heads": 8, "motion": True, "motion_pooling": "receptive-field"},
     maps_per_step=lambda spec: spec.option("heads"),
 )
