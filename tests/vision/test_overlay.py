@@ -66,7 +66,9 @@ def test_panels_lay_images_side_by_side_under_titles():
     canvas = panels([left, right], ["frame", "Grad-CAM"], gap=4, title_height=20)
     assert canvas.shape == (20 + 84, 84 + 4 + 100, 3) and canvas.dtype == np.uint8
     assert (canvas[20:, :84] == 255).all()  # the first panel, untouched
-    assert canvas[:20, :84].max() == 255  # its title was drawn
+    # Its title was drawn: white, anti-aliased (at this size its brightest pixel is 249
+    # with OpenCV 4.11, the last release for NumPy 1.x, and 255 with OpenCV 5).
+    assert canvas[:20, :84].max() >= 240
     assert (canvas[20:, 84:88] == 0).all()  # the gap
     untitled = panels([left, right])
     assert untitled.shape == (84, 188, 3)
