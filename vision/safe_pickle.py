@@ -132,7 +132,7 @@ def _bit_generator_ctor_numpy1(bit_generator: Any = "MT19937") -> Any:
     from numpy.random import _pickle
 
     if isinstance(bit_generator, type):
-        if not issubclass(bit_generator, tuple(_pickle.BitGenerators.values())):
+        if bit_generator not in _pickle.BitGenerators.values():
             raise ValueError(f"{bit_generator!r} is not a NumPy bit generator")
         return _PendingBitGenerator(bit_generator)
     return _pickle.__bit_generator_ctor(bit_generator)
