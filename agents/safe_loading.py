@@ -5,7 +5,8 @@ An SB3 zip keeps its tensors in ``.pth`` files (SB3 reads those with
 value JSON cannot hold is a base64 cloudpickle (``":serialized:"``) that
 ``PPO.load`` unpickles as it is: one crafted entry runs any code. Here those values
 are rebuilt by an unpickler that admits only what PPO and A2C, stock or ABN, store
-(policy and buffer classes, schedules, spaces, arrays, RNG states) and are handed to
+(policy and buffer classes, schedules, the RL Zoo's linear schedule, spaces, arrays, RNG
+states) and are handed to
 SB3's ``load`` as ``custom_objects``, so SB3 unpickles nothing. ``PPO.load`` itself
 stays available for files one trusts.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import warnings
 import zipfile
 from collections.abc import Collection
@@ -41,6 +43,29 @@ MAX_MEMBER_BYTES = 1 << 30
 
 class UnsafeCheckpointError(ValueError):
     """The agent file stores an object that loading it would have to run code for."""
+
+
+class ZooLinearSchedule:
+    """RL Baselines3 Zoo's ``rl_zoo3.utils.SimpleLinearSchedule``, rebuilt as the value it
+    is (its ``lin_2.5e-4`` learning rates and clip ranges): ``initial_value`` at the start
+    of training, falling linearly to 0 at its end. Loading it needs no RL Zoo."""
+
+    initial_value: float
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, dict) or set(state) != {"initial_value"}:
+            raise ValueError("an RL Zoo schedule holds only its initial value")
+        value = state["initial_value"]
+        if not _is_finite(value):
+            raise ValueError("an RL Zoo schedule's initial value is not a number")
+        self.initial_value = float(value)
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.initial_value
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _typed_storage(data: bytes) -> torch.storage.TypedStorage:
@@ -75,6 +100,7 @@ _ALLOWED = {
         "torch._utils._rebuild_tensor_v2",
     ]),
     ("torch.storage", "_load_from_bytes"): _typed_storage,
+    ("rl_zoo3.utils", "SimpleLinearSchedule"): ZooLinearSchedule,
 }  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The README's clip and picture, made again from an agent checkpoint.
 
     python benchmarks/readme_media.py abnrl/pretrained/breakout-abn-ppo.zip \
-        --explainers abn gradcam --seconds 20 --picture-at 8
+        --explainers attention gradcam --seconds 20 --picture-at 8
 
 writes ``docs/breakout-attention.mp4`` (the first ``--seconds`` of a game, 60 fps, as
 ``abnrl watch`` records it) and ``docs/breakout-attention.png`` (the clip's frame at
@@ -77,7 +77,7 @@ def make_media(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--explainers", nargs="+", default=["abn", "gradcam"])
+    parser.add_argument("--explainers", nargs="+", default=["attention", "gradcam"])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--picture-at", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)

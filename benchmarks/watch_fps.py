@@ -21,6 +21,7 @@ from pathlib import Path
 
 from abnrl.commands.watch import WatchConfig
 from abnrl.commands.watch import run as watch
+from vision.explain import canonical_name
 
 
 @dataclass
@@ -78,16 +79,17 @@ def main() -> None:
         help="record each explainer this many times, in turn; the medians are reported",
     )
     parser.add_argument(
-        "--explainers", nargs="+", default=["none", "abn", "gradcam", "perturbation"]
+        "--explainers", nargs="+", default=["none", "attention", "gradcam", "perturbation"]
     )
     parser.add_argument(
         "--checkpoint", type=Path, help="an agent's checkpoint .zip (default: the shipped agent)"
     )
     args = parser.parse_args()
-    runs: dict[str, list[Measurement]] = {e: [] for e in args.explainers}
+    explainers = [canonical_name(e) for e in args.explainers]  # abn: attention
+    runs: dict[str, list[Measurement]] = {e: [] for e in explainers}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
-            for explainer in args.explainers:
+            for explainer in explainers:
                 runs[explainer].append(
                     measure(explainer, args.frames, Path(folder), args.checkpoint)
                 )
@@ -102,13 +104,13 @@ def main() -> None:
             f"| {name} | {m.frames_per_second:.0f} | {m.frames_per_second / 60:.2f}x "
             f"| {m.recorder_ms:.2f} | {m.encoder_ms:.2f} |"
         )
-    if "none" in results and "abn" in results:
-        plain, abn = results["none"], results["abn"]
+    if "none" in results and "attention" in results:
+        plain, own = results["none"], results["attention"]
         print(
-            f"ABN map cost over a plain recording: wall time "
-            f"{plain.frames_per_second / abn.frames_per_second - 1:+.1%}, recorder CPU "
-            f"{abn.recorder_ms / plain.recorder_ms - 1:+.1%}, encoder CPU "
-            f"{abn.encoder_ms / plain.encoder_ms - 1:+.1%}"
+            f"attention map cost over a plain recording: wall time "
+            f"{plain.frames_per_second / own.frames_per_second - 1:+.1%}, recorder CPU "
+            f"{own.recorder_ms / plain.recorder_ms - 1:+.1%}, encoder CPU "
+            f"{own.encoder_ms / plain.encoder_ms - 1:+.1%}"
         )
 
 

@@ -38,6 +38,15 @@ from torch import Tensor, nn
 
 from abnrl.analysis.events import GameTrace, event_locked, step_statistics
 from abnrl.analysis.heads import HeadTracks
+from abnrl.analysis.sources import (
+    ATTENTION,
+    BALL_CELL,
+    GRADCAM,
+    PERTURBATION,
+    RANDOM,
+    explain,
+    head_source,
+)
 from abnrl.media.explainers import agent_registration
 from abnrl.media.peaks import PEAK_WINDOW
 from agents.actor_critic import ABNActorCritic, ABNPolicyOutput
@@ -45,28 +54,13 @@ from agents.maps import normalized_entropy
 from envs import emulator, make_env
 from envs.objects import OBSERVATION_SIZE, Box, breakout_objects, to_observation
 from vision.explain import (
-    ABNAttention,
     ActionTarget,
-    GradCAM,
-    PerturbationSaliency,
     box_regions,
     deletion,
     insertion,
     pointing_game,
 )
-from vision.explain.base import Explanation
 from vision.explain.registration import Placement, Registration
-
-ATTENTION = "attention"
-GRADCAM = "Grad-CAM"
-PERTURBATION = "perturbation saliency"
-RANDOM = "random"
-BALL_CELL = "ball's cell"
-"""A reference, not an explainer: a map of the agent's own grid that is 1 in the cell
-holding the ball's centre and 0 elsewhere (flat without the ball): what the best map at
-that resolution scores, e.g. the highest ball pointing any head could reach."""
-SOURCES = (ATTENTION, BALL_CELL, GRADCAM, PERTURBATION, RANDOM)
-"""Map sources; an agent with several heads also gets one ``attention head k`` per head."""
 
 SEED = 20_000
 """First game's seed; training uses 0 on, ``abnrl eval`` 10,000 on."""
@@ -86,10 +80,6 @@ PATH_STEPS = 8
 """Agent steps (32 frames, about half a second of play) of the ball's path target."""
 CURVE_STEPS = 50
 """Points of each deletion and insertion curve after the first."""
-
-
-def head_source(head: int) -> str:
-    return f"{ATTENTION} head {head}"
 
 
 @dataclass
@@ -304,36 +294,6 @@ def ball_cell_maps(targets: FrameTargets, registration: Registration) -> Tensor:
     maps[torch.arange(len(rows)), rows, cols] = 1.0
     maps[~targets.has_ball] = 1.0
     return registration.place(maps)
-
-
-def explain(
-    network: nn.Module,
-    source: str,
-    observations: Tensor,
-    actions: Tensor,
-    generator: torch.Generator,
-    placement: Placement = "registered",
-) -> Explanation:
-    """(N, 84, 84) maps in [0, 1] of one source for a batch of observations, placed on
-    the observations by ``placement``."""
-    if source == ATTENTION:
-        with ABNAttention(network, placement=placement) as attention:
-            return attention(observations)
-    if source.startswith(ATTENTION):
-        head = int(source.rsplit(" ", 1)[1])
-        with ABNAttention(network, head=head, placement=placement) as attention:
-            return attention(observations)
-    if source == GRADCAM:
-        with GradCAM(network, placement=placement) as gradcam:
-            return gradcam(observations, ActionTarget(actions))
-    if source == PERTURBATION:
-        with PerturbationSaliency(network, batch_size=256) as perturbation:
-            return perturbation(observations)  # the policy's whole logit vector
-    if source == RANDOM:
-        size = tuple(observations.shape[-2:])
-        noise = torch.rand(observations.shape[0], *size, generator=generator)
-        return Explanation(noise.to(observations.device), noise, Registration.identity(size))  # type: ignore[arg-type]
-    raise ValueError(f"Unknown map source {source!r}; choose from {', '.join(SOURCES)}.")
 
 
 def score_maps(

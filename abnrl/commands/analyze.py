@@ -6,15 +6,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+from torch import nn
+from tyro.conf import arg
 
 from abnrl.analysis.attention import (
-    ATTENTION,
-    BALL_CELL,
     CURVE_STEPS,
-    GRADCAM,
-    PERTURBATION,
-    RANDOM,
     SEED,
     analyse,
     default_sources,
@@ -30,7 +28,8 @@ from abnrl.analysis.attention_report import (
     save_png,
 )
 from abnrl.analysis.events_report import events_table, plot_events
-from abnrl.commands.arguments import OptionalPath
+from abnrl.analysis.sources import ATTENTION, BALL_CELL, SOURCE_NAMES, source_of
+from abnrl.commands.arguments import OptionalPath, choices
 from abnrl.errors import UserError
 from abnrl.media.peaks import PEAK_WINDOW
 from abnrl.training.checkpoints import check_actions, load_checkpoint
@@ -46,13 +45,7 @@ from agents.policy_view import policy_network
 from envs.games import ProtocolName
 from vision.files import write_json_atomic, write_text_atomic
 
-SOURCE_NAMES = {
-    "attention": ATTENTION,
-    "ball-cell": BALL_CELL,
-    "gradcam": GRADCAM,
-    "perturbation": PERTURBATION,
-    "random": RANDOM,
-}
+MapNames = Annotated[tuple[str, ...], arg(metavar=f"{choices(SOURCE_NAMES)} [...]")]
 
 
 @dataclass
@@ -73,11 +66,13 @@ class AnalyzeConfig:
     given); abnrl's files record their own, and the games are played on it."""
     pretrained: bool = False
     """Analyse the ABN-PPO Breakout agent that ships with abnrl."""
-    maps: tuple[str, ...] = ("attention", "ball-cell", "gradcam", "perturbation", "random")
-    """Map sources: attention (the agent's own maps, and each head's), ball-cell (a
-    reference: 1 in the cell of the agent's map grid that holds the ball, the best any map
-    of that resolution can do), gradcam, perturbation (Greydanus et al., 2018), random.
-    Agents without attention maps: gradcam, perturbation and random."""
+    maps: MapNames = ("attention", "ball-cell", "gradcam", "perturbation", "random")
+    """Map sources: attention (the agent's own maps, and each head's; abn is its former
+    name), ball-cell (a reference: 1 in the cell of the agent's map grid that holds the
+    ball, the best any map of that resolution can do), random, and the explainers of
+    vision.explain that explain the action taken (perturbation: the whole policy, as
+    Greydanus et al., 2018). Agents without attention maps: all but attention and
+    ball-cell."""
     episodes: int = 30
     """Full games to play (all lives)."""
     every: int = 10
@@ -115,12 +110,29 @@ def _validate(config: AnalyzeConfig) -> None:
     )
     check_between(config, {"radius": (0.5, 84.0), "tolerance": (0.0, 84.0)})
     check_device(config.device)
-    unknown = [name for name in config.maps if name not in SOURCE_NAMES]
+    unknown = [name for name in config.maps if source_of(name) is None]
     if unknown or not config.maps:
         raise UserError(
             f"Unknown --maps {' '.join(unknown) or '(none)'}; choose from "
             f"{', '.join(SOURCE_NAMES)}."
         )
+
+
+def _sources(network: nn.Module, wanted: list[str | None]) -> list[str]:
+    """The sources asked for, in the order of the defaults (the own maps with each
+    head's), then the others as given."""
+    if {ATTENTION, BALL_CELL} & set(wanted) and not has_attention(network):
+        others = [name for name, s in SOURCE_NAMES.items() if s not in (ATTENTION, BALL_CELL)]
+        raise UserError(
+            f"This agent has no attention maps of its own; analyse it with --maps "
+            f"{' '.join(others)}."
+        )
+    sources = [
+        s
+        for s in default_sources(network)
+        if s in wanted or (ATTENTION in wanted and s.startswith(ATTENTION))
+    ]
+    return sources + [s for s in dict.fromkeys(wanted) if s is not None and s not in sources]
 
 
 def run(config: AnalyzeConfig) -> int:
@@ -141,17 +153,7 @@ def run(config: AnalyzeConfig) -> int:
         )
     check_actions(model, meta["game"])
     network = policy_network(model.policy).eval()
-    if {"attention", "ball-cell"} & set(config.maps) and not has_attention(network):
-        raise UserError(
-            "This agent has no attention maps of its own; analyse it with --maps gradcam "
-            "perturbation random."
-        )
-    wanted = {SOURCE_NAMES[name] for name in config.maps}
-    sources = [
-        s
-        for s in default_sources(network)
-        if s in wanted or (ATTENTION in wanted and s.startswith(ATTENTION))
-    ]
+    sources = _sources(network, [source_of(name) for name in config.maps])
     started = time.perf_counter()
     analysis = analyse(
         network,

@@ -20,7 +20,7 @@ from abnrl.media.images import check_images, read_rgb
 from abnrl.validation import parse_device
 from vision.detection import load_detector, predict, to_tensor
 from vision.detection.draw import draw_detections
-from vision.explain import GradCAM, normalize_per_sample
+from vision.explain import build_explainer, normalize_per_sample
 from vision.explain.targets import BoxScoreTarget
 from vision.models.detection import detector_feature_layer, detector_registration
 from vision.overlay import overlay, panels, save_png
@@ -76,7 +76,7 @@ def run(config: DetectConfig) -> int:
             layer = detector_feature_layer(spec.name)
             # The backbone's cells placed where they look in the frame, through the resize.
             where = detector_registration(model, model.get_submodule(layer), image.to(device))
-            with GradCAM(model, target_layer=layer) as cam:
+            with build_explainer("gradcam", model, layer=layer) as cam:
                 raw = cam.attribute(image[None].to(device), target)  # (1, h, w)
             heat = normalize_per_sample(where.place(raw))[0]  # (H, W)
             highlighted = draw_detections(

@@ -2,7 +2,7 @@
 
 Examples::
 
-    abnrl vision explain cat.jpg dog.png --checkpoint runs/vision/best.pt --method abn
+    abnrl vision explain cat.jpg dog.png --checkpoint runs/vision/best.pt --method attention
     abnrl vision explain photo.jpg --model resnet50 --weights DEFAULT --method gradcam --top-k 5
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -21,29 +21,25 @@ import torchvision
 from PIL import Image
 from torch import Tensor
 from torchvision.transforms import functional as TF
-from tyro.conf import Positional
+from tyro.conf import Positional, arg
 
+from abnrl.commands.arguments import choices
 from abnrl.errors import UserError
 from abnrl.media.images import check_images, read_rgb
-from abnrl.validation import check_at_least, check_between, parse_device
+from abnrl.validation import check_at_least, check_between, check_choice, parse_device
 from vision.checkpoint import TrainedModel, load_trained
 from vision.explain import (
-    CAM,
-    ABNAttention,
     ClassTarget,
     Explainer,
-    GradCAM,
-    GuidedBackprop,
-    GuidedGradCAM,
-    InputGradient,
-    SmoothGrad,
+    ExplainerEntry,
+    canonical_name,
+    get_explainer,
+    list_explainers,
 )
 from vision.models import build, feature_layer, get_spec
 from vision.overlay import overlay, panels, save_png
 
-Method = Literal[
-    "abn", "gradcam", "guided-gradcam", "cam", "input-gradient", "smoothgrad", "guided-backprop"
-]
+Method = Annotated[str, arg(metavar=choices(list_explainers()))]
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 _BATCH = 8
@@ -63,12 +59,13 @@ class VisionExplainConfig:
     weights: str | None = None
     """torchvision ImageNet weights of --model (e.g. DEFAULT), from the local torch hub cache."""
     method: Method = "gradcam"
-    """abn (the ABN attention map; needs an ABN checkpoint), gradcam, guided-gradcam, cam,
-    input-gradient, smoothgrad or guided-backprop."""
+    """An explainer of vision.explain: attention is the ABN attention map (needs an ABN
+    checkpoint; abn is its former name), cam needs global average pooling before one
+    linear layer."""
     top_k: int = 3
-    """Classes to explain per image, most probable first (abn has one map for all)."""
+    """Classes to explain per image, most probable first (attention has one map for all)."""
     out_dir: Path = Path("explanations")
-    """Folder for the PNGs, named <image>.<method>.png."""
+    """Folder for the PNGs, named <image>.<method>.png (the method's registry name)."""
     alpha: float = 0.5
     """Weight of the heat map in the overlay."""
     device: str = "auto"
@@ -79,19 +76,24 @@ def run(config: VisionExplainConfig) -> int:
     """Write the overlays and print each image's top-k classes; returns 0."""
     check_at_least(config, {"top_k": 1})
     check_between(config, {"alpha": (0.0, 1.0)})
+    check_choice("method", canonical_name(config.method), list_explainers())
+    entry = get_explainer(config.method)
     device = parse_device(config.device)
     check_images(config.images)
     trained = _load(config, device)
-    if config.method == "abn" and not trained.abn:
-        raise UserError("--method abn needs an ABN model: a checkpoint trained with --abn.")
-    if config.method == "cam" and get_spec(trained.name).family in ("alexnet", "vgg"):
+    if entry.own_attention and not trained.abn:
         raise UserError(
-            f"CAM needs global average pooling before one linear layer; {trained.name} has none."
+            f"--method {entry.name} needs an ABN model: a checkpoint trained with --abn."
+        )
+    if entry.needs_gap_classifier and get_spec(trained.name).family in ("alexnet", "vgg"):
+        raise UserError(
+            f"{entry.title} needs global average pooling before one linear layer; "
+            f"{trained.name} has none."
         )
     top_k = min(config.top_k, len(trained.classes))
     display = max(trained.image_size, 224)
-    names = _output_names(config.images, config.method)
-    with _explainer(config.method, trained) as explainer:
+    names = _output_names(config.images, entry.name)
+    with _explainer(entry, trained) as explainer:
         for start in range(0, len(config.images), _BATCH):
             paths = config.images[start : start + _BATCH]
             pictures = [read_rgb(path) for path in paths]
@@ -100,14 +102,14 @@ def run(config: VisionExplainConfig) -> int:
                 output = trained.model(inputs)
             logits = output.logits if trained.abn else output
             probabilities, classes = logits.softmax(dim=1).topk(top_k, dim=1)  # (B, k)
-            maps = _maps(explainer, config.method, inputs, classes)  # k x (B, S, S)
+            maps = _maps(explainer, entry, inputs, classes)  # k x (B, S, S)
             for row, (path, picture) in enumerate(zip(paths, pictures, strict=True)):
                 shown = np.asarray(TF.center_crop(TF.resize(picture, display), display))
                 labels = [
                     f"{trained.classes[c]} {p:.0%}"
                     for c, p in zip(classes[row].tolist(), probabilities[row].tolist(), strict=True)
                 ]
-                titles = [f"attention; top-1 {labels[0]}"] if len(maps) == 1 else labels
+                titles = [f"{entry.title}; top-1 {labels[0]}"] if len(maps) == 1 else labels
                 tiles = [overlay(shown, m[row], alpha=config.alpha) for m in maps]
                 image = panels([shown, *tiles], ["input", *titles])
                 config.out_dir.mkdir(parents=True, exist_ok=True)  # not before there is output
@@ -148,24 +150,17 @@ def _load(config: VisionExplainConfig, device: torch.device) -> TrainedModel:
 
 
 @contextmanager
-def _explainer(method: str, trained: TrainedModel) -> Iterator[Explainer]:
-    model, layer = trained.model, feature_layer(trained.model, trained.name)
-    explainers = {
-        "abn": lambda: ABNAttention(model),
-        "gradcam": lambda: GradCAM(model, layer),
-        "guided-gradcam": lambda: GuidedGradCAM(model, layer),
-        "cam": lambda: CAM(model, layer),
-        "input-gradient": lambda: InputGradient(model),
-        "smoothgrad": lambda: SmoothGrad(InputGradient(model), samples=25, seed=0),
-        "guided-backprop": lambda: GuidedBackprop(model),
-    }
-    with explainers[method]() as explainer:
+def _explainer(entry: ExplainerEntry, trained: TrainedModel) -> Iterator[Explainer]:
+    layer = feature_layer(trained.model, trained.name)  # Grad-CAM's and CAM's layer
+    with entry.build(trained.model, layer=layer) as explainer:
         yield explainer
 
 
-def _maps(explainer: Explainer, method: str, inputs: Tensor, classes: Tensor) -> list[Tensor]:
-    """One (B, S, S) map per rank; ABN's attention is the same for every class."""
-    if method == "abn":
+def _maps(
+    explainer: Explainer, entry: ExplainerEntry, inputs: Tensor, classes: Tensor
+) -> list[Tensor]:
+    """One (B, S, S) map per rank; an ABN's attention is the same for every class."""
+    if entry.own_attention:
         return [explainer(inputs).maps]
     return [explainer(inputs, ClassTarget(classes[:, k])).maps for k in range(classes.shape[1])]
 

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import torch
+from tyro.conf import arg
 
-from abnrl.commands.arguments import OptionalPath
+from abnrl.commands.arguments import OptionalPath, choices
 from abnrl.errors import UserError
-from abnrl.media.explainers import EXPLAINERS, ExplainerName
+from abnrl.media.explainers import NONE, POLICY_EXPLAINERS
 from abnrl.media.recording import EMULATOR_FPS, record_games
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.run_dir import choose_checkpoint
-from abnrl.validation import DeviceName, check_at_least, check_device, check_output
+from abnrl.validation import (
+    DeviceName,
+    check_at_least,
+    check_choice,
+    check_device,
+    check_output,
+)
 from agents.policy_view import policy_network
 from envs.games import FRAME_SKIP, ProtocolName
+from vision.explain import canonical_name
+
+ExplainerName = Annotated[str, arg(metavar=choices(POLICY_EXPLAINERS))]
+OptionalExplainerName = Annotated[str | None, arg(metavar=choices(POLICY_EXPLAINERS))]
 
 
 @dataclass
@@ -32,11 +44,12 @@ class WatchConfig:
     given); abnrl's files record their own."""
     pretrained: bool = False
     """Watch the ABN-PPO Breakout agent that ships with abnrl."""
-    explainer: ExplainerName = "abn"
-    """Heat map: abn (the agent's own attention map, any design, heads averaged),
-    heads (a marker where each head looks), gradcam, guided-gradcam, smoothgrad,
-    perturbation, or none."""
-    side_by_side: ExplainerName | None = None
+    explainer: ExplainerName = "attention"
+    """Heat map: attention (the agent's own attention map, any design, heads averaged;
+    abn is its former name), heads (a marker where each head looks), none, or an
+    explainer of vision.explain that explains the chosen action (perturbation: Greydanus
+    et al., 2018)."""
+    side_by_side: OptionalExplainerName = None
     """A second explainer shown next to the first, e.g. gradcam."""
     episodes: int = 1
     """Games to play (each full game, all lives)."""
@@ -57,9 +70,10 @@ class WatchConfig:
 
 
 def _validate(config: WatchConfig, out: Path) -> None:
-    for name in filter(None, (config.explainer, config.side_by_side)):
-        if name not in EXPLAINERS:
-            raise UserError(f"Unknown explainer {name!r}; choose one of {', '.join(EXPLAINERS)}.")
+    for field in ("explainer", "side_by_side"):
+        name = getattr(config, field)
+        if name is not None:
+            check_choice(field, canonical_name(name), POLICY_EXPLAINERS)
     if config.fps not in (EMULATOR_FPS, EMULATOR_FPS // 2):
         raise UserError(f"--fps must be {EMULATOR_FPS} or {EMULATOR_FPS // 2}, got {config.fps}.")
     check_at_least(config, {"episodes": 1, "max_frames": 1})
@@ -86,7 +100,7 @@ def run(config: WatchConfig) -> int:
         meta["game"],
         out,
         protocol=meta["protocol"],
-        explainers=[n for n in (config.explainer, config.side_by_side) if n and n != "none"],
+        explainers=[n for n in (config.explainer, config.side_by_side) if n and n != NONE],
         episodes=config.episodes,
         max_frames=config.max_frames,
         fps=config.fps,

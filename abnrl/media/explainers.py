@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, get_args
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -10,49 +10,40 @@ from torch import Tensor, nn
 
 from abnrl.errors import UserError
 from agents.actor_critic import ABNActorCritic
+from agents.attention import design
 from agents.maps import as_distributions, normalized_entropy
 from envs.objects import OBSERVATION_SIZE
 from vision.explain import (
+    EXPLAINERS,
     ABNAttention,
     ActionTarget,
     Explainer,
-    GradCAM,
-    GuidedGradCAM,
-    InputGradient,
-    PerturbationSaliency,
-    SmoothGrad,
+    canonical_name,
+    get_explainer,
 )
 from vision.explain.registration import Registration
 
-ExplainerName = Literal[
-    "abn", "heads", "gradcam", "guided-gradcam", "smoothgrad", "perturbation", "none"
-]
-EXPLAINERS: tuple[str, ...] = get_args(ExplainerName)
-TITLES = {
-    "abn": "attention",
-    "heads": "attention heads",
-    "gradcam": "Grad-CAM",
-    "guided-gradcam": "Guided Grad-CAM",
-    "smoothgrad": "SmoothGrad",
-    "perturbation": "perturbation saliency",
+HEADS = "heads"
+"""Not an explainer of ``vision.explain``: a marker where each of the agent's heads looks."""
+NONE = "none"
+"""No heat map."""
+POLICY_MAPS: tuple[str, ...] = tuple(
+    name for name, entry in EXPLAINERS.items() if not entry.needs_gap_classifier
+)
+"""The explainers of ``vision.explain`` that explain a policy's actions (not CAM, which
+needs a classifier on pooled features)."""
+POLICY_EXPLAINERS: tuple[str, ...] = (*POLICY_MAPS, HEADS, NONE)
+"""What ``abnrl watch --explainer`` takes (and ``abn``, the old name of ``attention``)."""
+LEGENDS = {name: ("circle: the map's peak",) for name in POLICY_MAPS} | {
+    HEADS: ("heads: dot sharp, ring broad",)
 }
-
-
-def _vision_explainer(name: str, network: nn.Module) -> Explainer:
-    if name == "gradcam":
-        return GradCAM(network)
-    if name == "guided-gradcam":
-        return GuidedGradCAM(network)
-    if name == "smoothgrad":
-        return SmoothGrad(InputGradient(network), samples=16, seed=0)
-    return PerturbationSaliency(network)  # Greydanus et al. (2018): the policy's logits
-
-
-LEGENDS = {
-    name: ("circle: the map's peak",)
-    for name in ("abn", "gradcam", "guided-gradcam", "smoothgrad", "perturbation")
-} | {"heads": ("heads: dot sharp, ring broad",)}
 """What the video's marks mean, one line each, by explainer."""
+
+
+def needs_own_maps(name: str) -> bool:
+    """Whether the heat map ``name`` (an alias too) is drawn from the agent's own attention."""
+    name = canonical_name(name)
+    return name == HEADS or (name in EXPLAINERS and EXPLAINERS[name].own_attention)
 
 
 class HeadMaps(NamedTuple):
@@ -72,12 +63,11 @@ dot; a broader one, whose peak says little about where it looks, by a ring."""
 class PolicyExplainer:
     """One heat map per agent step, in [0, 1], placed on the 84x84 observation.
 
-    ``"abn"`` reads the attention map from the output the agent acted on: no extra
+    ``"attention"`` reads the attention map from the output the agent acted on: no extra
     pass; ``"heads"`` reads every head's map from it (``HeadMaps``), for the video to mark
     where each head looks. The agent's maps are placed by the registration of the
     features they weigh (conv2's cells of the Nature CNN at 9.5 + 8i pixels). The others
-    explain the chosen action (perturbation saliency: the whole policy) with
-    ``vision.explain``.
+    are ``vision.explain``'s, built by its registry, and explain the chosen action.
     """
 
     def __init__(
@@ -90,7 +80,7 @@ class PolicyExplainer:
         distributions: bool = False,
     ) -> None:
         self.name = name
-        self.title = title or TITLES[name]
+        self.title = title or get_explainer(name).title
         self._explainer = explainer
         self.registration = registration
         """Where the agent's own maps' cells sit in the observation (None: other maps)."""
@@ -98,33 +88,40 @@ class PolicyExplainer:
 
     @classmethod
     def create(cls, name: str, network: nn.Module) -> PolicyExplainer:
-        if name in ("abn", "heads"):
-            if not isinstance(network, ABNActorCritic):
-                raise UserError(
-                    "The attention map needs an agent with attention; for this agent use "
-                    "--explainer gradcam, guided-gradcam, smoothgrad or perturbation."
-                )
-            registration = agent_registration(network)
-            heads = attention_heads(network)
-            title = TITLES[name]
-            if name == "abn" and heads > 1:
-                title = f"attention, mean of {heads} heads"
-            elif name == "heads":
-                title = f"where each of the {heads} heads looks"
-            return cls(
-                name,
-                None,
-                title=title,
-                registration=registration,
-                distributions=network.attention.maps_are_distributions,
+        """The heat map ``name`` (a name of ``POLICY_EXPLAINERS`` but none, or an alias).
+
+        Raises:
+            UserError: the agent's own maps of an agent without attention.
+            ValueError: an unknown name.
+        """
+        name = canonical_name(name)
+        if not needs_own_maps(name):
+            return cls(name, get_explainer(name).build(network))
+        if not isinstance(network, ABNActorCritic):
+            others = [n for n in POLICY_MAPS if not needs_own_maps(n)]
+            raise UserError(
+                "The attention map needs an agent with attention; for this agent use "
+                f"--explainer {', '.join(others[:-1])} or {others[-1]}."
             )
-        return cls(name, _vision_explainer(name, network))
+        heads = attention_heads(network)
+        if name == HEADS:
+            title = f"where each of the {heads} heads looks"
+        else:
+            title = get_explainer(name).title
+            title += f", mean of {heads} heads" if heads > 1 else ""
+        return cls(
+            name,
+            None,
+            title=title,
+            registration=agent_registration(network),
+            distributions=design(network.spec.design).maps == "distributions",
+        )
 
     def heat_map(self, observations: Tensor, output, action: int) -> np.ndarray | HeadMaps:
         """The map for the first observation of the batch and the action taken."""
         if self.registration is not None:
             heads = output.attention[0].float()  # (K, h, w)
-            if self.name == "heads":
+            if self.name == HEADS:
                 entropy = normalized_entropy(as_distributions(heads.clamp_min(0)))
                 placed = self.registration.place(heads).cpu().numpy()
                 return HeadMaps(placed, (entropy < SHARP_ENTROPY).tolist())

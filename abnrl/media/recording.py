@@ -52,7 +52,8 @@ def record_games(
         game: the ALE game the network plays.
         out: the MP4 to write.
         protocol: the game protocol.
-        explainers: heat maps to show (``abnrl.media.explainers.EXPLAINERS`` without "none").
+        explainers: heat maps to show (``abnrl.media.explainers.POLICY_EXPLAINERS`` but
+            "none"; aliases such as "abn" too).
         episodes: games to play.
         max_frames: stop after this many emulator frames.
         fps: 60 keeps every emulator frame, 30 every second one.

@@ -59,7 +59,7 @@ def record_attention(
 
     ABN agents show their attention map; others Grad-CAM of the chosen action.
     """
-    explainer = "abn" if isinstance(model.policy, ABNPolicy) else "gradcam"
+    explainer = "attention" if isinstance(model.policy, ABNPolicy) else "gradcam"
     frames: list[np.ndarray] = []
     written = itertools.count()
 

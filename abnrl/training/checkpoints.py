@@ -13,6 +13,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from abnrl.errors import UserError
+from abnrl.training.zoo import zoo_env
 from agents import ABNA2C, ABNPPO, channels_last_on_cpu
 from agents.safe_loading import UnsafeCheckpointError, read_data
 from envs import PROTOCOLS, action_count, available_games, discrete_actions, normalize_game
@@ -90,17 +91,11 @@ def _metadata(path: Path, meta: Any, game: str | None, protocol: str | None) -> 
     zip (which records neither)."""
     try:
         given = None if game is None else normalize_game(game)
-        rules = get_protocol(protocol or "classic").name
+        rules = None if protocol is None else get_protocol(protocol).name
     except ValueError as error:
         raise UserError(str(error)) from None
     if not isinstance(meta, dict) or "game" not in meta:
-        if given is None:
-            raise UserError(
-                f"{path} records no game: it is a plain Stable-Baselines3 agent; say which "
-                "game it plays with --game (e.g. breakout) and on which protocol with "
-                "--protocol (classic for NoFrameskip-v4 envs, v5 for ALE/...-v5)."
-            )
-        meta = {"game": given, "protocol": rules}
+        meta = _foreign_metadata(path, given, rules)
     recorded = meta.get("game")
     if not isinstance(recorded, str) or recorded not in available_games():
         raise UserError(f"{path} records the game {recorded!r}, which ale-py does not have.")
@@ -109,6 +104,24 @@ def _metadata(path: Path, meta: Any, game: str | None, protocol: str | None) -> 
     if given is not None and given != recorded:
         raise UserError(f"{path} records the game {recorded}; --game {game} disagrees.")
     return meta
+
+
+def _foreign_metadata(path: Path, game: str | None, protocol: str | None) -> dict:
+    """The game and protocol of an agent zip that records neither: those of the RL Zoo
+    run dir it lies in, else ``game`` and ``protocol`` (classic when not given)."""
+    try:
+        zoo = zoo_env(path)
+    except ValueError as error:
+        raise UserError(f"{error}.") from None
+    if zoo is not None:
+        return {"game": zoo.game, "protocol": protocol or zoo.protocol, "zoo_env": zoo.env_id}
+    if game is None:
+        raise UserError(
+            f"{path} records no game: it is a plain Stable-Baselines3 agent; say which "
+            "game it plays with --game (e.g. breakout) and on which protocol with "
+            "--protocol (classic for NoFrameskip-v4 envs, v5 for ALE/...-v5)."
+        )
+    return {"game": game, "protocol": protocol or "classic"}
 
 
 def load_checkpoint(

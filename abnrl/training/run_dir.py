@@ -13,6 +13,7 @@ from pathlib import Path
 
 from abnrl.errors import UserError
 from abnrl.pretrained import pretrained_checkpoint
+from abnrl.training.zoo import zoo_agent_zip
 from vision.files import remove_stale_temporaries
 
 VIDEO_NAME = r"attention-\d{9}\.mp4"
@@ -128,7 +129,8 @@ class RunDir:
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """The checkpoint a user means: a ``.zip`` file, or a run dir's latest checkpoint.
+    """The checkpoint a user means: a ``.zip`` file, a run dir's latest checkpoint, or an
+    RL Zoo run dir's agent (``abnrl.training.zoo``).
 
     Raises:
         UserError: nothing there, or a run dir without a checkpoint.
@@ -136,9 +138,15 @@ def find_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         latest = RunDir(path).latest
-        if not latest.is_file():
+        if latest.is_file():
+            return latest
+        try:
+            zoo_zip = zoo_agent_zip(path)
+        except ValueError as error:
+            raise UserError(f"{error}.") from None
+        if zoo_zip is None:
             raise UserError(f"The run dir {path} has no checkpoint yet ({latest} is missing).")
-        return latest
+        return zoo_zip
     if not path.exists():
         raise UserError(f"{path} does not exist; give a run dir or a checkpoint .zip.")
     return path

@@ -31,6 +31,7 @@ from abnrl.training.evaluation import evaluate
 from abnrl.training.monitor import TrainingMonitor, keep_rows_through, logged_time_s
 from abnrl.training.run_dir import RunDir
 from abnrl.training.segments import record_start
+from abnrl.training.zoo import write_enjoy_files
 from agents import make_agent
 from agents.training import AttentionBranchTraining
 from envs import make_vec_env
@@ -106,6 +107,13 @@ def run(flags: TrainConfig) -> int:
         _forget_the_discarded_future(run_dir, step)
         trained_s = _trained_seconds(run_dir, step) if resumed else 0.0
         write_json_atomic(run_dir.config, saved_config(config))
+        write_enjoy_files(
+            run_dir.root,
+            run_dir.latest,
+            algo=config.algo,
+            game=config.game,
+            protocol=config.protocol,
+        )
         return _train(config, run_dir, resumed, trained_s)
 
 

@@ -250,6 +250,11 @@ CASES = [
     case("watch-max-frames-0", "watch {run} --max-frames 0", "--max-frames"),
     case("watch-fps", "watch {run} --fps 7", "--fps"),
     case("watch-unknown-explainer", "watch {run} --explainer lime", "lime"),
+    case(
+        "watch-unknown-side-by-side",
+        "watch {run} --side-by-side lime",
+        "Unknown --side-by-side 'lime'; choose one of attention, gradcam,",
+    ),
     case("watch-not-mp4", "watch {run} --out {tmp}/clip.avi", ".mp4"),
     case("watch-out-folder-missing", "watch {run} --out {tmp}/no/clip.mp4", "does not exist"),
     case("watch-unknown-device", "watch {run} --device tpu", "tpu"),
@@ -267,6 +272,11 @@ CASES = [
     case("analyze-every-0", "analyze {run} --every 0", "--every"),
     case("analyze-peak-window-negative", "analyze {run} --peak-window -1", "--peak-window"),
     case("analyze-unknown-map", "analyze {run} --maps lime", "lime"),
+    case(
+        "analyze-unknown-map-among-known",
+        "analyze {run} --maps abn lime gradcam",
+        "Unknown --maps lime; choose from attention, gradcam,",
+    ),
     case("analyze-unknown-device", "analyze {run} --device tpu", "tpu"),
     # report
     case("report-no-run", "report {tmp}", "not a run dir"),
@@ -335,6 +345,12 @@ CASES = [
         lambda r, t: _image_folder(t),
     ),
     case("explain-missing-image", "vision explain {tmp}/none.png --model resnet18", "none.png"),
+    case(
+        "explain-unknown-method",
+        "vision explain {tmp}/frame.png --model resnet18 --method lime",
+        "Unknown --method 'lime'; choose one of attention, gradcam,",
+        lambda r, t: _image(t, (32, 32)),
+    ),
     case(
         "explain-not-an-image",
         "vision explain {tmp}/a.png --model resnet18",

@@ -38,19 +38,20 @@ def _png(path):
     return np.asarray(Image.open(path))
 
 
-def test_abn_attention_overlays(checkpoints, images, tmp_path, capsys):
+@pytest.mark.parametrize("method", ["attention", "abn"])
+def test_abn_attention_overlays(checkpoints, images, tmp_path, capsys, method):
     out = tmp_path / "out"
-    config = VisionExplainConfig(images, checkpoint=checkpoints[True], method="abn", out_dir=out)
+    config = VisionExplainConfig(images, checkpoint=checkpoints[True], method=method, out_dir=out)
     assert run(config) == 0
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["digit.abn.png", "photo.abn.png"]
-    picture = _png(out / "digit.abn.png")
+    assert written == ["digit.attention.png", "photo.attention.png"]  # the registry's name
+    picture = _png(out / "digit.attention.png")
     assert picture.shape[1] == 2 * 224 + 4 and picture.shape[2] == 3  # input and one overlay
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[0].startswith(str(images[0])) and lines[0].count("%") == 3
 
 
-@pytest.mark.parametrize("method", ["gradcam", "cam", "smoothgrad"])
+@pytest.mark.parametrize("method", ["gradcam", "cam", "smoothgrad", "perturbation"])
 def test_class_specific_methods_give_one_panel_per_class(checkpoints, images, tmp_path, method):
     out = tmp_path / "out"
     config = VisionExplainConfig(
@@ -68,7 +69,8 @@ def test_gradcam_of_an_abn_model_reads_the_perception_branch(checkpoints, images
 def test_user_errors_are_one_sentence(checkpoints, images, tmp_path, monkeypatch):
     cases = [
         (dict(images=(tmp_path / "none.png",), checkpoint=checkpoints[True]), "No image file at"),
-        (dict(checkpoint=checkpoints[False], method="abn"), "needs an ABN model"),
+        (dict(checkpoint=checkpoints[False], method="abn"), "attention needs an ABN model"),
+        (dict(checkpoint=checkpoints[True], method="lime"), "'lime'; choose one of attention"),
         (dict(), "Give --checkpoint"),
         (dict(checkpoint=tmp_path / "missing.pt"), "No checkpoint at"),
         (dict(checkpoint=checkpoints[True], model="resnet18"), "holds cifar_resnet20"),

@@ -15,7 +15,9 @@ Methods: ``GradCAM``, ``GuidedBackprop``, ``GuidedGradCAM``, ``InputGradient``,
 ``PerturbationSaliency``. Targets: ``ClassTarget``, ``ActionTarget``,
 ``ValueTarget``, ``BoxScoreTarget``, ``PredictedTarget`` (the default). Metrics:
 ``deletion``, ``insertion``, ``pointing_game`` (its peaks: ``map_peaks``). Where a
-layer's cells look: ``layer_registration`` and ``Registration``.
+layer's cells look: ``layer_registration`` and ``Registration``. By name, with the
+defaults the commands use: ``build_explainer``, ``get_explainer``, ``list_explainers``
+(``EXPLAINERS``, each an ``ExplainerEntry``).
 """
 
 from vision.explain.abn import ABNAttention
@@ -41,6 +43,14 @@ from vision.explain.metrics import (
 )
 from vision.explain.perturbation import PerturbationSaliency
 from vision.explain.registration import Registration, layer_registration
+from vision.explain.registry import (
+    EXPLAINERS,
+    ExplainerEntry,
+    build_explainer,
+    canonical_name,
+    get_explainer,
+    list_explainers,
+)
 from vision.explain.smoothgrad import SmoothGrad
 from vision.explain.targets import (
     ActionTarget,
@@ -55,11 +65,13 @@ from vision.explain.targets import (
 
 __all__ = [
     "ABNAttention",
+    "EXPLAINERS",
     "ActionTarget",
     "BoxScoreTarget",
     "CAM",
     "ClassTarget",
     "Explainer",
+    "ExplainerEntry",
     "Explanation",
     "GradCAM",
     "GuidedBackprop",
@@ -75,10 +87,14 @@ __all__ = [
     "Target",
     "ValueTarget",
     "box_regions",
+    "build_explainer",
+    "canonical_name",
     "deletion",
+    "get_explainer",
     "insertion",
     "last_spatial_layer",
     "layer_registration",
+    "list_explainers",
     "map_peaks",
     "normalize_per_sample",
     "output_logits",
