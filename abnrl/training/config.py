@@ -97,8 +97,8 @@ class TrainConfig:
     reward the mutual information between the frame and each head's position)."""
     map_terms_from: int = 0
     """Agent step after which --map-entropy-coef and --map-spread-coef count (0: from
-    the start); their weights are 0 in the updates up to it (the shipped agent's:
-    4000768)."""
+    the start; the shipped agent's is 4000768); their weights are 0 in the updates up
+    to it."""
     n_steps: int | None = None
     """Rollout length per env between updates; the RL Zoo's when not given."""
     batch_size: int | None = None

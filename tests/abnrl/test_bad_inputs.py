@@ -123,6 +123,13 @@ CASES = [
     case("train-n-envs-0", "train --n-envs 0", "--n-envs"),
     case("train-threads-negative", "train --threads -2", "--threads"),
     case("train-heads-0", "train --attention-heads 0", "--attention-heads"),
+    case("train-heads-of-mask", "train --attention mask --attention-heads 4", "not of mask"),
+    case(
+        "eval-zoo-dir-without-its-agent",
+        "eval {tmp}/zoo/BreakoutNoFrameskip-v4_1",
+        "an RL Zoo run dir without its agent",
+        lambda r, t: _zoo_settings_only(t),
+    ),
     case("train-unknown-game", "train --game notagame", "notagame"),
     case("train-misspelled-game", "train --game breakot", "did you mean"),
     case("train-misspelled-flag", "train --gmae pong", "did you mean --game?"),
@@ -187,7 +194,7 @@ CASES = [
     case(
         "resume-config-motion-without-softmax",
         "train --resume {run}",
-        "only the softmax design has a motion channel",
+        "a design without the motion channel",
         lambda r, t: _edit_json(r / "config.json", attention="mask"),
     ),
     case(
@@ -539,3 +546,10 @@ def test_bad_input_is_one_sentence_and_exit_2(workdir, capsys, command, phrase, 
 
 def test_there_are_enough_cases():
     assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
+
+
+def _zoo_settings_only(tmp):
+    """An RL Zoo run dir whose agent zip is missing: only its settings."""
+    settings = tmp / "zoo" / "BreakoutNoFrameskip-v4_1" / "BreakoutNoFrameskip-v4"
+    settings.mkdir(parents=True)
+    (settings / "args.yml").write_text("env: BreakoutNoFrameskip-v4\n")

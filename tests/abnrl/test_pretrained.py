@@ -4,6 +4,7 @@ import torch
 
 from abnrl.pretrained import MODEL_CARD, pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
+from agents.attention import attention_spec
 from agents.policy_view import policy_network
 from envs import make_vec_env
 
@@ -16,7 +17,7 @@ def shipped_agent():
 def test_the_shipped_agent_is_the_one_its_model_card_describes():
     model = shipped_agent()
     policy = model.policy
-    assert (policy.attention, policy.heads, policy.motion) == ("softmax", 8, True)
+    assert policy.spec == attention_spec("softmax", heads=8, motion=True, motion_pooling="even")
     assert (model.map_entropy_coef, model.map_spread_coef) == (0.05, 0.05)
     card = (pretrained_checkpoint().parent / MODEL_CARD).read_text()
     assert f"| agent steps | {model.num_timesteps:,} " in card
