@@ -1,4 +1,5 @@
-"""What the ``data`` of an agent zip may hold: the fields PPO and A2C write, typed.
+"""What the ``data`` of an agent zip may hold: the fields PPO, A2C, DQN and QR-DQN write,
+typed.
 
 SB3's ``load`` sets every field of the file's ``data`` on the new agent, and hands a
 stored ``env`` to ``gym.make``, which imports the module its id names: a plain string
@@ -19,6 +20,9 @@ from agents.backbones import BACKBONES
 
 MAX_STEPS_PER_ROLLOUT = 1 << 20
 """The most transitions (n_steps x n_envs) a loaded agent may ask its buffer to hold."""
+MAX_REPLAY_BUFFER = 1 << 24
+"""The largest replay buffer a Q-learning agent may record (its loader makes it tiny:
+a loaded agent plays, it does not learn)."""
 
 
 def _number(low: float = -math.inf, high: float = math.inf) -> Callable[[Any], bool]:
@@ -69,35 +73,54 @@ FIELDS: dict[str, Callable[[Any], bool]] = {
     "action_noise": _is_none,
     "action_space": _SERIALIZED,
     "attention_coef": _number(0.0),
+    "batch_norm_stats": lambda value: value == [],
+    "batch_norm_stats_target": lambda value: value == [],
     "batch_size": _integer(1, MAX_STEPS_PER_ROLLOUT),
+    "buffer_size": _integer(1, MAX_REPLAY_BUFFER),
     "clip_range": _one_of(_number(0.0), _is_none),
     "clip_range_vf": _one_of(_number(0.0), _is_none),
     "ent_coef": _number(),
+    "exploration_final_eps": _FRACTION,
+    "exploration_fraction": _FRACTION,
+    "exploration_initial_eps": _FRACTION,
+    "exploration_rate": _FRACTION,
+    "exploration_schedule": _SERIALIZED,
     "ep_info_buffer": _SERIALIZED,
     "ep_success_buffer": _SERIALIZED,
     "gae_lambda": _FRACTION,
     "gamma": _FRACTION,
+    "gradient_steps": _integer(-1, 1 << 20),
     "learning_rate": _number(0.0),
+    "learning_starts": _COUNT,
     "lr_schedule": _SERIALIZED,
     "map_entropy_coef": _number(),
     "map_spread_coef": _number(),
     "map_terms_from": _COUNT,
-    "max_grad_norm": _number(0.0),
+    "max_grad_norm": _one_of(_number(0.0), _is_none),
     "n_envs": _integer(1, 1024),
     "n_epochs": _integer(1, 1000),
+    "n_quantiles": _integer(1, 1 << 12),
     "n_steps": _integer(1, MAX_STEPS_PER_ROLLOUT),
     "normalize_advantage": _is_bool,
     "num_timesteps": _COUNT,
     "observation_space": _SERIALIZED,
+    "optimize_memory_usage": _is_bool,
     "policy_class": _SERIALIZED,
     "policy_kwargs": lambda value: isinstance(value, dict),
+    "replay_buffer_class": _SERIALIZED,
+    "replay_buffer_kwargs": lambda value: isinstance(value, dict) and not value,
     "rollout_buffer_class": _SERIALIZED,
     "rollout_buffer_kwargs": lambda value: isinstance(value, dict) and not value,
     "sde_sample_freq": _integer(-1, 1 << 30),
     "seed": _one_of(_integer(0, (1 << 32) - 1), _is_none),
     "start_time": _number(0.0),
     "target_kl": _one_of(_number(0.0), _is_none),
+    "target_update_interval": _integer(1, 1 << 40),
+    "tau": _FRACTION,
     "tensorboard_log": _one_of(_is_str, _is_none),
+    "train_freq": _SERIALIZED,
+    "use_sde_at_warmup": _is_bool,
+    "_n_calls": _COUNT,
     "use_sde": _is_bool,
     "verbose": _integer(0, 2),
     "vf_coef": _number(),
@@ -129,7 +152,7 @@ class AgentFieldError(ValueError):
 
 
 def check_fields(plain: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> None:
-    """Refuse data that PPO and A2C (stock or ABN) would not have written.
+    """Refuse data that PPO and A2C (stock or ABN), DQN and QR-DQN would not have written.
 
     Args:
         plain: the fields stored as plain JSON.
@@ -145,7 +168,7 @@ def check_fields(plain: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> None:
         )
     for key in (*plain, *rebuilt):
         if key not in FIELDS:
-            raise AgentFieldError(f"it stores a field {key!r} that PPO and A2C agents do not")
+            raise AgentFieldError(f"it stores a field {key!r} that the agents abnrl loads do not")
     for key, value in plain.items():
         if not FIELDS[key](value):
             raise AgentFieldError(f"its {key!r} is {_shown(value)}, not a value agents store")

@@ -2,7 +2,9 @@
 
 Explainers and videos call this module: for an ``ABNPolicy`` it is the ABN
 network itself (its output carries the attention map), for SB3's stock
-``ActorCriticPolicy`` a thin wrapper with the same field names.
+``ActorCriticPolicy`` a thin wrapper with the same field names, for a DQN or QR-DQN
+policy its Q-values in place of the logits (and ``acts_greedily``: such an agent takes
+the action of the largest Q-value, never a sample).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from torch import Tensor, nn
 
 from agents.policy import ABNPolicy
+from agents.q_learning import is_q_policy, q_values
 
 
 class PolicyOutput(NamedTuple):
@@ -42,10 +45,30 @@ class SB3PolicyNetwork(nn.Module):
         )
 
 
+class QNetwork(nn.Module):
+    """A DQN or QR-DQN policy as ``observations -> PolicyOutput``: the Q-values stand for
+    the logits (explaining "the chosen action" explains the greedy action's Q-value) and
+    the largest of them for the value."""
+
+    acts_greedily = True
+    """The agent acts on the largest Q-value (epsilon-greedy when played), not a sample."""
+
+    def __init__(self, policy: BasePolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, observations: Tensor) -> PolicyOutput:
+        q = q_values(self.policy, observations)
+        return PolicyOutput(q, q.max(dim=-1).values)
+
+
 def policy_network(policy: BasePolicy) -> nn.Module:
-    """The module to explain or watch for ``policy`` (an actor-critic: ours or SB3's)."""
+    """The module to explain or watch for ``policy`` (an actor-critic, ours or SB3's, or a
+    Q-learner's)."""
     if isinstance(policy, ABNPolicy):
         return policy.network
+    if is_q_policy(policy):
+        return QNetwork(policy)
     if not isinstance(policy, ActorCriticPolicy):
-        raise TypeError(f"Expected an actor-critic policy, got {type(policy).__name__}.")
+        raise TypeError(f"Expected an actor-critic or Q policy, got {type(policy).__name__}.")
     return SB3PolicyNetwork(policy)

@@ -14,6 +14,7 @@ stays available for files one trusts.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import math
@@ -77,6 +78,15 @@ def _typed_storage(data: bytes) -> torch.storage.TypedStorage:
         return torch.load(io.BytesIO(data), weights_only=True)
 
 
+def _qrdqn_policies() -> dict[tuple[str, str], Any]:
+    """QR-DQN's policies where sb3-contrib is installed (its agents load only there)."""
+    if importlib.util.find_spec("sb3_contrib") is None:
+        return {}
+    return allow(["sb3_contrib.qrdqn.policies.QRDQNPolicy", "sb3_contrib.qrdqn.policies.CnnPolicy"])
+
+
+QRDQN_POLICIES = _qrdqn_policies()
+
 _ALLOWED = {
     **NUMPY_ARRAYS,
     **NUMPY_RANDOM,
@@ -87,6 +97,11 @@ _ALLOWED = {
         "stable_baselines3.common.policies.MultiInputActorCriticPolicy",
         "stable_baselines3.common.buffers.RolloutBuffer",
         "stable_baselines3.common.buffers.DictRolloutBuffer",
+        "stable_baselines3.common.buffers.ReplayBuffer",
+        "stable_baselines3.common.type_aliases.TrainFreq",
+        "stable_baselines3.common.type_aliases.TrainFrequencyUnit",
+        "stable_baselines3.dqn.policies.DQNPolicy",
+        "stable_baselines3.dqn.policies.CnnPolicy",
         "stable_baselines3.common.utils.ConstantSchedule",
         "stable_baselines3.common.utils.FloatSchedule",
         "stable_baselines3.common.utils.LinearSchedule",
@@ -101,6 +116,7 @@ _ALLOWED = {
     ]),
     ("torch.storage", "_load_from_bytes"): _typed_storage,
     ("rl_zoo3.utils", "SimpleLinearSchedule"): ZooLinearSchedule,
+    **QRDQN_POLICIES,
 }  # fmt: skip
 
 
@@ -169,9 +185,11 @@ def _rebuild(key: str, serialized: Any) -> Any:
         package, _, rest = error.qualified_name.partition(".")
         if package in ("stable_baselines3", "sb3_contrib") and rest:
             algorithm = rest.split(".")[0].upper()  # stable_baselines3.dqn.policies... -> DQN
+            contrib = " (with sb3-contrib installed)" if package == "sb3_contrib" else ""
             raise ValueError(
                 f"it is an agent of Stable-Baselines3's {algorithm} (its {key!r} is "
-                f"{error.qualified_name}); abnrl loads PPO and A2C agents"
+                f"{error.qualified_name}); abnrl loads PPO, A2C and DQN agents, and "
+                f"QR-DQN ones{contrib}"
             ) from None
         raise UnsafeCheckpointError(
             f"its {key!r} needs {error.qualified_name}, which no agent stores; "

@@ -12,6 +12,7 @@ from abnrl.errors import UserError
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.evaluation import evaluate
 from abnrl.training.run_dir import choose_checkpoint
+from agents.q_learning import is_q_policy
 from abnrl.validation import (
     DeviceName,
     check_at_least,
@@ -43,7 +44,7 @@ class EvalConfig:
     deterministic: bool = False
     """Take the most probable action instead of sampling from the policy, except for a
     random one 5% of the time (epsilon-greedy, as the Nature DQN evaluation), so that a
-    greedy policy cannot stall on a still screen."""
+    greedy policy cannot stall on a still screen; DQN and QR-DQN agents always play so."""
     seed: int = 10_000
     """Seed of the evaluation games."""
     device: DeviceName = "auto"
@@ -69,19 +70,21 @@ def run(config: EvalConfig) -> int:
     )
     protocol = config.protocol or meta["protocol"]
     check_actions(model, meta["game"])
+    # A Q-learner acts on its largest Q-value: it is played greedily whatever the flag.
+    greedy = config.deterministic or is_q_policy(model.policy)
     result = evaluate(
         model,
         meta["game"],
         episodes=config.episodes,
         protocol=protocol,
         seed=config.seed,
-        deterministic=config.deterministic,
+        deterministic=greedy,
         n_envs=config.n_envs,
     )
     summary = result.summary()
     print(
         f"{meta['game']}, {protocol} protocol, {model.num_timesteps:,} agent steps trained, "
-        f"{'greedy (epsilon 0.05)' if config.deterministic else 'sampled'} actions"
+        f"{'greedy (epsilon 0.05)' if greedy else 'sampled'} actions"
     )
     print("| games | mean | standard error | std | median | min | max | length (steps) |")
     print("|---|---|---|---|---|---|---|---|")

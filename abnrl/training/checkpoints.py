@@ -15,6 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from abnrl.errors import UserError
 from abnrl.training.zoo import zoo_env
 from agents import ABNA2C, ABNPPO, channels_last_on_cpu
+from agents.q_learning import q_learning_algorithm
 from agents.safe_loading import UnsafeCheckpointError, read_data
 from envs import PROTOCOLS, action_count, available_games, discrete_actions, normalize_game
 from envs.games import get_protocol
@@ -73,11 +74,14 @@ def check_actions(model: BaseAlgorithm, game: str) -> None:
         )
 
 
-def _algorithm_class(meta: dict, keys: set[str]) -> type[BaseAlgorithm]:
+def _algorithm_class(meta: dict, keys: set[str], policy_class: Any) -> type[BaseAlgorithm]:
     if "algorithm" in meta:
         if meta["algorithm"] not in ALGORITHM_CLASSES:
             raise ValueError(f"its algorithm {meta['algorithm']!r} is none of abnrl's")
         return ALGORITHM_CLASSES[meta["algorithm"]]
+    q_learner = q_learning_algorithm(policy_class)
+    if q_learner is not None:
+        return q_learner
     # Saved before checkpoints named their algorithm: keys that only the ABN algorithms
     # and only PPO save tell it.
     abn = "attention_coef" in keys
@@ -131,9 +135,11 @@ def load_checkpoint(
     game: str | None = None,
     protocol: str | None = None,
 ) -> tuple[BaseAlgorithm, dict]:
-    """Load an agent saved by ``save_checkpoint``, or a plain Stable-Baselines3 PPO or A2C
-    zip (``model.save``) with the ``game`` and ``protocol`` it plays, which such a file
-    does not record; returns the agent and its metadata.
+    """Load an agent saved by ``save_checkpoint``, or a plain Stable-Baselines3 PPO, A2C,
+    DQN or QR-DQN zip (``model.save``, or an RL Zoo run's) with the ``game`` and
+    ``protocol`` it plays, which such a file does not record; returns the agent and its
+    metadata. A Q-learner is loaded with a replay buffer of one step per env: it plays,
+    it does not learn.
 
     Raises:
         UserError: the file is missing, truncated, corrupt, not a PPO or A2C agent, or a
@@ -150,9 +156,12 @@ def load_checkpoint(
         raise UserError(f"{path} is not a readable checkpoint: {error}.") from None
     meta = _metadata(path, objects.get(META_ATTRIBUTE), game, protocol)
     try:
-        algorithm = _algorithm_class(meta, plain.keys() | objects.keys())
+        keys = plain.keys() | objects.keys()
+        algorithm = _algorithm_class(meta, keys, objects.get("policy_class"))
     except ValueError as error:
         raise UserError(f"{path} is not an abnrl agent checkpoint: {error}.") from None
+    if "buffer_size" in plain:  # a Q-learner plays here: no room for its replay buffer
+        objects["buffer_size"] = plain.get("n_envs", 1)
     try:
         # Every serialized value is given, so SB3 unpickles nothing.
         model = algorithm.load(path, device=device, custom_objects=objects)

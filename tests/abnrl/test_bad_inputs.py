@@ -1,6 +1,7 @@
 """Every subcommand given bad input: exit code 2, one sentence, no traceback, and no file
 left behind or changed."""
 
+import base64
 import hashlib
 import json
 import pickle
@@ -96,6 +97,20 @@ def _pong_agent_claiming_breakout(run: Path, tmp: Path) -> None:
     save_checkpoint(agent, tmp / "pong-agent.zip", game="breakout", protocol="classic")
 
 
+def _agent_of_an_unsupported_algorithm(run: Path, tmp: Path) -> None:
+    """The run's agent with its policy class replaced by SAC's, as a SAC zip names it."""
+    from stable_baselines3.sac.policies import SACPolicy
+
+    with zipfile.ZipFile(run / "checkpoints" / "latest.zip") as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    data = json.loads(entries["data"])
+    data["policy_class"][":serialized:"] = base64.b64encode(pickle.dumps(SACPolicy)).decode()
+    entries["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(tmp / "sac-agent.zip", "w") as target:
+        for name, content in entries.items():
+            target.writestr(name, content)
+
+
 def _agent_of_an_unknown_game(run: Path, tmp: Path) -> None:
     agent = make_agent(make_vec_env("breakout", 1), seed=0, device="cpu", n_steps=8, batch_size=8)
     save_checkpoint(agent, tmp / "odd-agent.zip", game="notagame", protocol="classic")
@@ -124,6 +139,12 @@ CASES = [
     case("train-threads-negative", "train --threads -2", "--threads"),
     case("train-heads-0", "train --attention-heads 0", "--attention-heads"),
     case("train-heads-of-mask", "train --attention mask --attention-heads 4", "not of mask"),
+    case(
+        "eval-unsupported-algorithm",
+        "eval {tmp}/sac-agent.zip --episodes 1",
+        "an agent of Stable-Baselines3's SAC",
+        _agent_of_an_unsupported_algorithm,
+    ),
     case(
         "eval-zoo-dir-without-its-agent",
         "eval {tmp}/zoo/BreakoutNoFrameskip-v4_1",

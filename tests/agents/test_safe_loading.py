@@ -105,7 +105,7 @@ def test_values_given_by_the_caller_are_not_read_from_the_file(tmp_path):
     ("fields", "refusal"),
     [
         ({"env": "BreakoutNoFrameskip-v4"}, "environment id"),
-        ({"an_extra_field": 1}, "'an_extra_field' that PPO and A2C agents do not"),
+        ({"an_extra_field": 1}, "'an_extra_field' that the agents abnrl loads do not"),
         ({"n_envs": "8"}, "'n_envs' is '8'"),
         ({"gamma": float("nan")}, "'gamma' is nan"),
         ({"n_steps": 10**9}, "'n_steps' is 1000000000"),
