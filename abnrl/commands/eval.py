@@ -12,7 +12,6 @@ from abnrl.errors import UserError
 from abnrl.training.checkpoints import check_actions, load_checkpoint
 from abnrl.training.evaluation import evaluate
 from abnrl.training.run_dir import choose_checkpoint
-from agents.q_learning import is_q_policy
 from abnrl.validation import (
     DeviceName,
     check_at_least,
@@ -20,6 +19,7 @@ from abnrl.validation import (
     check_device,
     check_output,
 )
+from agents.q_learning import is_q_policy
 from envs import PROTOCOLS
 from envs.games import ProtocolName
 from vision.files import write_json_atomic
