@@ -4,13 +4,13 @@ algorithm a saved policy belongs to, and its Q-values as the scores to explain."
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+from typing import Any, cast
 
 from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.dqn.policies import DQNPolicy
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def _qrdqn() -> tuple[type[BaseAlgorithm], type[BasePolicy]] | None:
@@ -47,4 +47,5 @@ def q_values(policy: BasePolicy, observations: Tensor) -> Tensor:
     for uint8 or float observations in [0, 255]."""
     if isinstance(policy, DQNPolicy):
         return policy.q_net(observations.float())
-    return policy.quantile_net(observations.float()).mean(dim=1)  # (B, quantiles, A)
+    quantile_net = cast(nn.Module, policy.quantile_net)
+    return quantile_net(observations.float()).mean(dim=1)  # (B, quantiles, A)
