@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import VecEnv
 from torch.utils.tensorboard import SummaryWriter
 
 from abnrl.errors import UserError
@@ -148,6 +150,75 @@ def _tensorboard(folder: Path, start: int) -> Logger:
     return Logger(str(folder), [_PurgingTensorBoard(folder, start)])
 
 
+def _agent(
+    config: ResolvedTrainConfig, env: VecEnv, resumed: tuple[BaseAlgorithm, dict] | None
+) -> BaseAlgorithm:
+    """The agent to train on ``env``: the resumed one, on new games with its RNG states,
+    or a new one as the config says."""
+    if resumed is not None:
+        model, meta = resumed
+        model.set_env(env)
+        env.seed(config.seed + model.num_timesteps)
+        model._last_obs = None  # start from the new games' first observations
+        set_rng_state(meta["rng"])
+        return model
+    overrides = {
+        k: getattr(config, k)
+        for k in ("n_steps", "batch_size")
+        if getattr(config, k) is not None and not (k == "batch_size" and config.algo != "ppo")
+    }
+    return make_agent(
+        env,
+        algo=config.algo,
+        policy=config.policy,
+        backbone=config.backbone,
+        attention=run_attention_spec(config),
+        map_size=config.map_size,
+        attention_coef=config.attention_coef,
+        map_entropy_coef=config.map_entropy_coef,
+        map_spread_coef=config.map_spread_coef,
+        map_terms_from=config.map_terms_from,
+        seed=config.seed,
+        device=config.device,
+        **overrides,
+    )
+
+
+def _monitor(
+    config: ResolvedTrainConfig,
+    run_dir: RunDir,
+    model: BaseAlgorithm,
+    checkpoint: Callable[[str], None],
+    trained_s: float,
+) -> TrainingMonitor:
+    """The callback that logs, checkpoints (``checkpoint("latest" or "best")``),
+    evaluates and stops the run."""
+
+    def evaluate_now():
+        return evaluate(
+            model,
+            config.game,
+            episodes=config.eval_episodes,
+            protocol=config.protocol,
+            seed=10_000 + model.num_timesteps,
+        )
+
+    return TrainingMonitor(
+        total_steps=config.total_steps,
+        progress_csv=run_dir.progress,
+        evaluations_csv=run_dir.evaluations,
+        checkpoint=checkpoint,
+        evaluate=evaluate_now if config.eval_every > 0 else None,
+        checkpoint_every=config.checkpoint_every,
+        eval_every=config.eval_every or 1,
+        time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
+        stop_at=config.stop_at,
+        best_score=_best_score(run_dir.evaluations),
+        show_progress=config.progress,
+        trained_s=trained_s,
+    )
+
+
 def _train(
     config: ResolvedTrainConfig,
     run_dir: RunDir,
@@ -163,33 +234,7 @@ def _train(
         training=True,
         num_threads=config.threads,
     )
-    if resumed is not None:
-        model, meta = resumed
-        model.set_env(env)
-        env.seed(config.seed + model.num_timesteps)
-        model._last_obs = None  # start from the new games' first observations
-        set_rng_state(meta["rng"])
-    else:
-        overrides = {
-            k: getattr(config, k)
-            for k in ("n_steps", "batch_size")
-            if getattr(config, k) is not None and not (k == "batch_size" and config.algo != "ppo")
-        }
-        model = make_agent(
-            env,
-            algo=config.algo,
-            policy=config.policy,
-            backbone=config.backbone,
-            attention=run_attention_spec(config),
-            map_size=config.map_size,
-            attention_coef=config.attention_coef,
-            map_entropy_coef=config.map_entropy_coef,
-            map_spread_coef=config.map_spread_coef,
-            map_terms_from=config.map_terms_from,
-            seed=config.seed,
-            device=config.device,
-            **overrides,
-        )
+    model = _agent(config, env, resumed)
     model.set_logger(_tensorboard(run_dir.tensorboard, model.num_timesteps))
     record_start(run_dir.segments, model.num_timesteps, model.device)
 
@@ -197,29 +242,7 @@ def _train(
         path = run_dir.latest if kind == "latest" else run_dir.best
         save_checkpoint(model, path, game=config.game, protocol=config.protocol)
 
-    def evaluate_now():
-        return evaluate(
-            model,
-            config.game,
-            episodes=config.eval_episodes,
-            protocol=config.protocol,
-            seed=10_000 + model.num_timesteps,
-        )
-
-    monitor = TrainingMonitor(
-        total_steps=config.total_steps,
-        progress_csv=run_dir.progress,
-        evaluations_csv=run_dir.evaluations,
-        checkpoint=checkpoint,
-        evaluate=evaluate_now if config.eval_every > 0 else None,
-        checkpoint_every=config.checkpoint_every,
-        eval_every=config.eval_every or 1,
-        time_limit_s=None if config.time_limit_min is None else 60 * config.time_limit_min,
-        stop_at=config.stop_at,
-        best_score=_best_score(run_dir.evaluations),
-        show_progress=config.progress,
-        trained_s=trained_s,
-    )
+    monitor = _monitor(config, run_dir, model, checkpoint, trained_s)
     callbacks: list[BaseCallback] = [monitor]
     if config.video_frames > 0:
         videos = AttentionVideos(
