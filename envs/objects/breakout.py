@@ -3,21 +3,19 @@
 RAM addresses and pixel offsets were calibrated against rendered frames
 (ale-py 0.12, ``tests/envs/test_objects.py`` re-checks them on played games):
 
-* ball: x = RAM[99] - 49, y = RAM[101] + 9, a 2x4-pixel block; RAM[101] is 0
-  while no ball is served and the ball has left the screen below row 196;
-* paddle: x = RAM[72] - 47, rows 189-192, 16 pixels wide;
-* bricks: 6 rows x 18 columns of 8x6 pixels from (8, 57); RAM[0:36] holds one
-  bit per brick, in six groups of six bytes (one byte per row, bottom row first).
+* ball (kind ball): x = RAM[99] - 49, y = RAM[101] + 9, a 2x4-pixel block;
+  RAM[101] is 0 while no ball is served and the ball has left the screen below row 196;
+* paddle (player): x = RAM[72] - 47, rows 189-192, 16 pixels wide;
+* bricks (target): 6 rows x 18 columns of 8x6 pixels from (8, 57); RAM[0:36] holds
+  one bit per brick, in six groups of six bytes (one byte per row, bottom row first);
+  one box per row with bricks left, from its first brick to its last.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-FRAME_HEIGHT, FRAME_WIDTH = 210, 160
-OBSERVATION_SIZE = 84
+from envs.objects.base import Box, GameObject, ObjectReader
 
 BALL_SIZE = (2, 4)  # width, height in pixels
 PADDLE_SIZE = (16, 4)
@@ -38,16 +36,7 @@ _BRICK_BITS = (
 )
 
 LABELS = ("ball", "paddle", "bricks")
-
-
-class Box(NamedTuple):
-    """An object's box: ``label`` and pixel edges, ``x1``/``y1`` exclusive."""
-
-    label: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
+KIND_OF = {"ball": "ball", "paddle": "player", "bricks": "target"}
 
 
 def breakout_bricks(ram: np.ndarray) -> np.ndarray:
@@ -87,7 +76,12 @@ def breakout_objects(ram: np.ndarray) -> list[Box]:
     return boxes
 
 
-def to_observation(boxes: list[Box]) -> list[Box]:
-    """The same boxes in the agent's 84x84 observation coordinates."""
-    sx, sy = OBSERVATION_SIZE / FRAME_WIDTH, OBSERVATION_SIZE / FRAME_HEIGHT
-    return [Box(b.label, b.x0 * sx, b.y0 * sy, b.x1 * sx, b.y1 * sy) for b in boxes]
+def read_breakout(ram: np.ndarray) -> list[GameObject]:
+    """``breakout_objects`` as game objects: the ball (ball), the paddle (player) and
+    the brick rows (target)."""
+    return [
+        GameObject(b.label, KIND_OF[b.label], b.x0, b.y0, b.x1, b.y1) for b in breakout_objects(ram)
+    ]
+
+
+BREAKOUT = ObjectReader("breakout", read_breakout, KIND_OF)
