@@ -7,8 +7,9 @@ Columns 0-7 are always black and rows 53-56 (the surface line) hide what crosses
 them; boxes are clipped accordingly.
 
 * submarine (player): 16x11 pixels at x = RAM[70], y = RAM[97] + 33 (46 at the
-  surface, where only its top 7 rows show); not drawn while RAM[105] != 0 (it has
-  been hit and the death sequence runs);
+  surface, where only its top 7 rows show). Once hit, RAM[105] counts down from 23
+  (8 frames a step): at 15-23 the submarine flashes white and black, at 6-14 its
+  debris shrinks inside the same box, at 1-5 nothing is drawn (not reported);
 * player torpedo (projectile): 8x1 pixels at x = RAM[103], y = RAM[97] + 40 while
   0 < RAM[103] < 160;
 * sharks and enemy subs (enemy): lane k holds up to three, slot j at
@@ -37,6 +38,7 @@ SHARK_SIZE = (8, 7)
 ENEMY_SUB_SIZE = (8, 11)
 DIVER_SIZE = (8, 14)
 MISSILE_SIZE = (6, 4)
+DEBRIS_GONE = 6  # RAM[105] counts a hit submarine down; below this nothing is left of it
 
 KIND_OF = {
     "submarine": "player",
@@ -76,7 +78,7 @@ def read_seaquest(ram: np.ndarray) -> list[GameObject]:
     """The player's submarine and torpedo, the sharks, enemy subs, their missiles and
     the divers."""
     found = []
-    if int(ram[105]) == 0:
+    if not 0 < int(ram[105]) < DEBRIS_GONE:
         found.append(_place("submarine", int(ram[70]), int(ram[97]) + 33, SUBMARINE_SIZE))
     if 0 < int(ram[103]) < FRAME_WIDTH:
         found.append(_place("player torpedo", int(ram[103]), int(ram[97]) + 40, TORPEDO_SIZE))
