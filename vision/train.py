@@ -78,7 +78,9 @@ def train(config: TrainConfig) -> TrainResult:
         return _loop(config, processes, run)
 
 
-def _prepare(config: TrainConfig, processes: Processes) -> _Run:
+def _checked_last_path(config: TrainConfig, processes: Processes) -> Path:
+    """Where the run's ``last.pt`` goes, once the config fits the processes and the
+    out_dir fits --resume (a checkpoint to resume, or none to overwrite)."""
     validate(config)
     if config.batch_size % processes.world_size:
         raise ValueError(
@@ -93,15 +95,11 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
             f"{config.out_dir} already holds a run; pass --resume to continue it or pick "
             "another out_dir."
         )
-    device = processes.device
-    torch.manual_seed(config.seed)
-    data = load_dataset(
-        config.dataset,
-        root=config.data_root,
-        image_size=config.image_size,
-        seed=config.seed,
-        augment=config.augment,
-    )
+    return last_path
+
+
+def _model(config: TrainConfig, data: DatasetSplits, processes: Processes) -> nn.Module:
+    """The classifier of the config for the dataset, on the processes' device."""
     build_model = partial(
         build,
         config.model,
@@ -111,10 +109,24 @@ def _prepare(config: TrainConfig, processes: Processes) -> _Run:
         norm=config.norm,
     )
     _check_input_size(build_model, config.model, data.image_size)
-    model = build_model(groups=config.groups, weights=config.weights)
-    model = model.to(device)
-    if processes.world_size > 1 and device.type == "cuda":
+    model = build_model(groups=config.groups, weights=config.weights).to(processes.device)
+    if processes.world_size > 1 and processes.device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model
+
+
+def _prepare(config: TrainConfig, processes: Processes) -> _Run:
+    last_path = _checked_last_path(config, processes)
+    device = processes.device
+    torch.manual_seed(config.seed)
+    data = load_dataset(
+        config.dataset,
+        root=config.data_root,
+        image_size=config.image_size,
+        seed=config.seed,
+        augment=config.augment,
+    )
+    model = _model(config, data, processes)
     optimizer = build_optimizer(
         config.optimizer,
         model.parameters(),

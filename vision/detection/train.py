@@ -123,17 +123,7 @@ def train_detector(
     optimizer = torch.optim.SGD(
         parameters, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
     )
-    step = 0
-    if resume:
-        if checkpoint is None or not checkpoint.is_file():
-            raise ValueError(f"Nothing to resume: no checkpoint at {checkpoint}.")
-        state = read_checkpoint(checkpoint, device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step = state["step"]
-        torch.set_rng_state(state["rng"].cpu())
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([rng.cpu() for rng in state["cuda_rng"]])
+    step = _restore(checkpoint, model, optimizer, device) if resume else 0
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
@@ -166,6 +156,24 @@ def train_detector(
         if stopped_early:
             break
     return TrainResult(step=step, losses=losses, stopped_early=stopped_early)
+
+
+def _restore(
+    checkpoint: Path | None,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+) -> int:
+    """Load the model, optimizer and RNG states of ``checkpoint``; the step it was saved at."""
+    if checkpoint is None or not checkpoint.is_file():
+        raise ValueError(f"Nothing to resume: no checkpoint at {checkpoint}.")
+    state = read_checkpoint(checkpoint, device)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"].cpu())
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([rng.cpu() for rng in state["cuda_rng"]])
+    return state["step"]
 
 
 def save_detector(
