@@ -19,8 +19,9 @@ them; boxes are clipped accordingly.
 * divers (target) and enemy missiles (projectile) share RAM[71 + k], the x of lane
   k's one diver or missile, present while 0 < RAM[71 + k] < 160: a missile in a
   lane of subs, 6x4 at (x + 2, y_k + 4), a diver otherwise, 8x14 at (x, y_k - 4);
-* surface sub (enemy, from the third wave on, while RAM[60] >= 2): 8x10 at
-  (RAM[118], 45) while RAM[118] < 160.
+* surface sub (enemy, from the third wave on, while RAM[60] >= 2): 8x11 at
+  (RAM[118], 45) while RAM[118] < 160. Its addresses are OCAtari's; the games played
+  here never reached it, so its box is not checked against frames.
 """
 
 from __future__ import annotations
