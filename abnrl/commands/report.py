@@ -2,74 +2,48 @@
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
-import json
-import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tyro.conf import Positional
 
 from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
-from abnrl.errors import UserError
+from abnrl.commands.report_agent import build_agent_report
+from abnrl.media.html_page import (
+    data_uri,
+    final_evaluation,
+    malformed,
+    page,
+    read_json,
+    table,
+    text,
+    videos,
+)
 from abnrl.media.plots import learning_curves_png
 from abnrl.sweeps.plan import read_plan
-from abnrl.training.run_dir import RunDir
+from abnrl.training.run_dir import RunDir, find_checkpoint
 from abnrl.validation import check_output
+from envs.games import ProtocolName
 from vision.files import write_text_atomic
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-td, th { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
-img, video { max-width: 100%; border: 1px solid #ddd; }
-"""
 
 
 @dataclass
 class ReportConfig:
     """Write a run's report: learning curves, evaluations, attention videos, config (HTML);
-    or a sweep's: its trials compared (rliable's aggregates, improvement, curves)."""
+    a sweep's: its trials compared (rliable's aggregates, improvement, curves); or an agent's
+    from elsewhere (a Stable-Baselines3 zip, an RL Zoo run dir): its training games, its
+    last evaluation, videos and settings."""
 
     run_dir: Positional[Path]
-    """The run's folder, or a sweep's (abnrl sweep)."""
+    """The run's folder, a sweep's (abnrl sweep), an RL Zoo run's, or an agent .zip."""
     out: Path | None = None
     """The HTML file; report.html in the folder when not given."""
-
-
-def _text(value: object) -> str:
-    """``value`` as HTML text: everything in a run dir may come from elsewhere."""
-    return html.escape(str(value))
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{_text(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_text(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _data_uri(content: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(content).decode()}"
-
-
-def _malformed(path: Path, detail: str) -> UserError:
-    return UserError(f"{path} is malformed ({detail}); no report was written.")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _malformed(path, "not JSON") from None
-    if not isinstance(value, dict):
-        raise _malformed(path, "not a JSON object")
-    return value
+    game: str | None = None
+    """The game a plain Stable-Baselines3 zip plays (it records none)."""
+    protocol: ProtocolName | None = None
+    """classic or v5, for a plain Stable-Baselines3 zip; classic when not given."""
 
 
 def _read_rows(path: Path, row: Callable[[dict], list[object]]) -> list[list[object]]:
@@ -78,41 +52,14 @@ def _read_rows(path: Path, row: Callable[[dict], list[object]]) -> list[list[obj
         with path.open(newline="") as file:
             return [row(record) for record in csv.DictReader(file)]
     except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
-        raise _malformed(path, f"{type(error).__name__}: {error}") from None
-
-
-def _final_evaluation(path: Path) -> str:
-    result = _read_json(path)
-    try:
-        s = result["summary"]
-        cells = [int(s["episodes"])] + [
-            f"{float(s[key]):.{digits}f}"
-            for key, digits in [
-                ("mean", 1),
-                ("std", 1),
-                ("median", 1),
-                ("min", 0),
-                ("max", 0),
-                ("length_mean", 0),
-            ]
-        ]
-        steps = int(result["agent_steps"])
-        actions = "deterministic" if result["deterministic"] is True else "sampled"
-        game, protocol = result["game"], result["protocol"]
-    except (KeyError, ValueError, TypeError) as error:
-        raise _malformed(path, f"{type(error).__name__}: {error}") from None
-    return (
-        f"<h2>Evaluation</h2><p>{_text(game)}, {_text(protocol)} protocol, {steps:,} agent "
-        f"steps trained, {actions} actions.</p>"
-        + _table(["games", "mean", "std", "median", "min", "max", "length (steps)"], [cells])
-    )
+        raise malformed(path, f"{type(error).__name__}: {error}") from None
 
 
 def _evaluation_sections(run: RunDir) -> list[str]:
     sections = []
     final = run.latest.parent / "eval.json"
     if final.is_file():
-        sections.append(_final_evaluation(final))
+        sections.append(final_evaluation(final))
     if run.evaluations.is_file():
         rows = _read_rows(
             run.evaluations,
@@ -126,7 +73,7 @@ def _evaluation_sections(run: RunDir) -> list[str]:
         )
         sections.append(
             "<h2>Evaluations during training</h2>"
-            + _table(["step", "games", "mean", "std", "max"], rows)
+            + table(["step", "games", "mean", "std", "max"], rows)
         )
     return sections
 
@@ -137,15 +84,8 @@ def _learning_curve(run: RunDir, config: dict) -> str:
     try:
         png = learning_curves_png({label: run.progress}, title=title)
     except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
-        raise _malformed(run.progress, f"{type(error).__name__}: {error}") from None
-    return f'<h2>Learning curve</h2><img alt="learning curve" src="{_data_uri(png, "image/png")}">'
-
-
-def _page(title: str, parts: list[str]) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{_text(title)}"
-        f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
-    )
+        raise malformed(run.progress, f"{type(error).__name__}: {error}") from None
+    return f'<h2>Learning curve</h2><img alt="learning curve" src="{data_uri(png, "image/png")}">'
 
 
 def build_sweep_report(sweep_dir: Path) -> str:
@@ -159,21 +99,21 @@ def build_sweep_report(sweep_dir: Path) -> str:
     title = f"Sweep {sweep_dir.name}: {comparison.game}"
     grid = [[name, ", ".join(values)] for name, values in plan["grid"].items()]
     parts = [
-        f"<h1>{_text(title)}</h1><h2>Plan</h2>",
-        _table(["option", "values"], grid + [["seeds", " ".join(map(str, plan["seeds"]))]]),
+        f"<h1>{text(title)}</h1><h2>Plan</h2>",
+        table(["option", "values"], grid + [["seeds", " ".join(map(str, plan["seeds"]))]]),
         "<h2>Comparison</h2>",
     ]
     for heading, header, rows in summary_tables(comparison):
-        parts += [f"<p>{_text(heading)}</p>", _table(header, rows)]
+        parts += [f"<p>{text(heading)}</p>", table(header, rows)]
     for name, png in figures(comparison).items():
-        parts.append(f'<img alt="{_text(name)}" src="{_data_uri(png, "image/png")}">')
+        parts.append(f'<img alt="{text(name)}" src="{data_uri(png, "image/png")}">')
     trials = [
         [run.root.name, group, f"{run.score:.1f}", run.score_source]
         for group, runs in comparison.groups.items()
         for run in runs
     ]
-    parts += ["<h2>Trials</h2>", _table(["trial", "group", "score", "from"], trials)]
-    return _page(title, parts)
+    parts += ["<h2>Trials</h2>", table(["trial", "group", "score", "from"], trials)]
+    return page(title, parts)
 
 
 def build_report(run: RunDir) -> str:
@@ -182,62 +122,44 @@ def build_report(run: RunDir) -> str:
     Raises:
         UserError: a run file is malformed.
     """
-    config = _read_json(run.config)
+    config = read_json(run.config)
     algo = str(config.get("algo")).upper()
     title = f"{config.get('game')}: {algo} with the {config.get('policy')} policy"
-    parts = [f"<h1>{_text(title)}</h1>"]
+    parts = [f"<h1>{text(title)}</h1>"]
     if run.progress.is_file():
         parts.append(_learning_curve(run, config))
     parts += _evaluation_sections(run)
-    videos, left_out = _videos(run.root)
+    kept, left_out = videos(run.root)
     parts.append("<h2>Attention videos</h2>")
-    for video in videos:
-        uri = _data_uri(video.read_bytes(), "video/mp4")
-        parts.append(f'<p>{_text(video.name)}</p><video controls muted src="{uri}"></video>')
+    for video in kept:
+        uri = data_uri(video.read_bytes(), "video/mp4")
+        parts.append(f'<p>{text(video.name)}</p><video controls muted src="{uri}"></video>')
     for video, reason in left_out:
-        parts.append(f"<p>{_text(video.name)}: left out, {_text(reason)}.</p>")
-    if not videos and not left_out:
-        parts.append(f"<p>None yet: <code>abnrl watch {_text(run.root)}</code> records one.</p>")
+        parts.append(f"<p>{text(video.name)}: left out, {text(reason)}.</p>")
+    if not kept and not left_out:
+        parts.append(f"<p>None yet: <code>abnrl watch {text(run.root)}</code> records one.</p>")
     if run.segments.is_file():
         columns = ("started_utc", "machine", "device", "threads", "torch", "abnrl")
         rows = _read_rows(run.segments, lambda r: [f"{int(r['step']):,}", *(r[c] for c in columns)])
         parts.append(
             "<h2>Where it trained</h2><p>One row per start or resume.</p>"
-            + _table(["from step", "started (UTC)", *columns[1:]], rows)
+            + table(["from step", "started (UTC)", *columns[1:]], rows)
         )
-    parts.append(
-        "<h2>Config</h2>" + _table(["field", "value"], [[k, v] for k, v in config.items()])
-    )
-    return _page(title, parts)
-
-
-MAX_VIDEO_BYTES = 64 << 20
-"""The largest video inlined (a training run's are a few megabytes)."""
-
-
-def _videos(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """The run's videos to inline (regular files inside the run dir, not too large) and
-    the others with the reason they are left out (a link, a FIFO, a large file)."""
-    inside = root.resolve()
-    kept, left_out = [], []
-    for path in sorted(root.rglob("*.mp4")):
-        mode = path.lstat().st_mode
-        if not stat.S_ISREG(mode) or not path.resolve().is_relative_to(inside):
-            left_out.append((path, "not a regular file inside the run dir"))
-        elif path.lstat().st_size > MAX_VIDEO_BYTES:
-            left_out.append((path, f"larger than {MAX_VIDEO_BYTES >> 20} MB"))
-        else:
-            kept.append(path)
-    return kept, left_out
+    parts.append("<h2>Config</h2>" + table(["field", "value"], [[k, v] for k, v in config.items()]))
+    return page(title, parts)
 
 
 def run(config: ReportConfig) -> int:
     run = RunDir(config.run_dir)
     sweep = (run.root / "sweep.json").is_file()
-    if not sweep and not run.config.is_file():
-        raise UserError(f"{config.run_dir} is not a run dir ({run.config.name} is missing).")
-    out = config.out or run.root / "report.html"
-    check_output(out)
-    write_text_atomic(out, build_sweep_report(run.root) if sweep else build_report(run))
+    if sweep or run.config.is_file():
+        out = config.out or run.root / "report.html"
+        check_output(out)
+        write_text_atomic(out, build_sweep_report(run.root) if sweep else build_report(run))
+    else:  # an agent that no abnrl run made
+        agent_zip = find_checkpoint(config.run_dir)
+        out = config.out or agent_zip.parent / "report.html"
+        check_output(out)
+        write_text_atomic(out, build_agent_report(agent_zip, config.game, config.protocol))
     print(f"wrote {out}")
     return 0

@@ -89,6 +89,20 @@ def learning_curves_png(
     return _png(figure)
 
 
+@_plain_text
+def training_games_png(scores: list[float], *, title: str) -> bytes:
+    """A PNG of the mean score of the last 100 training games, game after game (for runs
+    that log games rather than steps: the monitor files of an RL Zoo run)."""
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
+    means = [sum(scores[max(0, i - 99) : i + 1]) / min(i + 1, 100) for i in range(len(scores))]
+    axes.plot(range(1, len(scores) + 1), means)
+    axes.set_xlabel("training games")
+    axes.set_ylabel("mean training score (last 100 games)")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    return _png(figure)
+
+
 def _png(figure) -> bytes:
     figure.tight_layout()
     png = io.BytesIO()

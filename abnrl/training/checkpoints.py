@@ -128,6 +128,26 @@ def _foreign_metadata(path: Path, game: str | None, protocol: str | None) -> dic
     return {"game": game, "protocol": protocol or "classic"}
 
 
+def read_agent_file(
+    path: Path, game: str | None = None, protocol: str | None = None
+) -> tuple[dict, dict, dict]:
+    """An agent zip's plain fields, its serialized ones rebuilt safely, and the game and
+    protocol it plays (``game`` and ``protocol`` where the file records neither).
+
+    Raises:
+        UserError: as ``load_checkpoint``.
+    """
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}.")
+    try:
+        plain, objects = read_data(path)
+    except UnsafeCheckpointError as error:
+        raise UserError(f"{path} is not a safe agent checkpoint: {error}.") from None
+    except (ValueError, OSError) as error:
+        raise UserError(f"{path} is not a readable checkpoint: {error}.") from None
+    return plain, objects, _metadata(path, objects.get(META_ATTRIBUTE), game, protocol)
+
+
 def load_checkpoint(
     path: str | Path,
     *,
@@ -146,15 +166,7 @@ def load_checkpoint(
             plain SB3 zip without ``game``; or ``game`` contradicts the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"No checkpoint at {path}.")
-    try:
-        plain, objects = read_data(path)
-    except UnsafeCheckpointError as error:
-        raise UserError(f"{path} is not a safe agent checkpoint: {error}.") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"{path} is not a readable checkpoint: {error}.") from None
-    meta = _metadata(path, objects.get(META_ATTRIBUTE), game, protocol)
+    plain, objects, meta = read_agent_file(path, game, protocol)
     try:
         keys = plain.keys() | objects.keys()
         algorithm = _algorithm_class(meta, keys, objects.get("policy_class"))

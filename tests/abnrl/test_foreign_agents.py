@@ -73,6 +73,9 @@ def test_a_plain_sb3_zip_is_watched_and_analysed_with_its_explainers(sb3_agent, 
     assert result.returncode == 0
     results = json.loads((out / "attention-analysis.json").read_text())
     assert results["registrations"]["Grad-CAM"]["offset"] == [17.5, 17.5]  # conv3's cells
+    report = tmp_path / "report.html"
+    abnrl("report", sb3_agent, "--game", "breakout", "--out", report)
+    assert "an agent from a Stable-Baselines3 zip" in report.read_text()
 
 
 def test_a_game_the_file_contradicts_is_refused(trained_run):

@@ -61,15 +61,13 @@ def test_zoo_settings_are_read_without_python_objects(tmp_path):
         read_settings(crafted)
 
 
-def test_a_zoo_run_dir_is_evaluated_watched_and_analysed(zoo_run, tmp_path):
+def test_a_zoo_run_dir_is_evaluated_watched_analysed_and_reported(zoo_run, tmp_path):
     assert zoo_agent_zip(zoo_run) == zoo_run / "BreakoutNoFrameskip-v4.zip"
     assert zoo_env(zoo_agent_zip(zoo_run))[1:] == ("breakout", "classic")
-    out = tmp_path / "eval.json"
-    result = abnrl("eval", zoo_run, "--episodes", "1", "--out", out)
+    result = abnrl("eval", zoo_run, "--episodes", "1")  # eval.json beside the agent
     assert "breakout, classic protocol, 64 agent steps" in result.stdout
-    video = tmp_path / "zoo.mp4"
-    abnrl("watch", zoo_run, "--explainer", "gradcam", "--max-frames", "40", "--out", video)
-    assert video.stat().st_size > 0
+    abnrl("watch", zoo_run, "--explainer", "gradcam", "--max-frames", "40")
+    assert (zoo_run / "attention.mp4").stat().st_size > 0
     analysis = tmp_path / "analysis"
     abnrl(
         "analyze", zoo_run / "BreakoutNoFrameskip-v4.zip", "--maps", "perturbation",
@@ -77,6 +75,12 @@ def test_a_zoo_run_dir_is_evaluated_watched_and_analysed(zoo_run, tmp_path):
         "--out", analysis,
     )  # fmt: skip
     assert json.loads((analysis / "attention-analysis.json").read_text())["frames_scored"] > 0
+    report = tmp_path / "report.html"
+    abnrl("report", zoo_run, "--out", report)
+    page = report.read_text()
+    assert "breakout, classic protocol: an agent from an RL Zoo run" in page
+    assert "<h2>Evaluation</h2>" in page and "attention.mp4" in page
+    assert "config.yml: frame_stack" in page
 
 
 def test_a_zoo_run_dir_without_its_agent_is_refused_in_one_sentence(tmp_path):
