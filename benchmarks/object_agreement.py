@@ -249,7 +249,7 @@ def table(results: dict[str, Tally]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1000, help="emulator frames per game")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--games", nargs="*", default=sorted(OCATARI))

@@ -150,6 +150,10 @@ def _tensorboard(folder: Path, start: int) -> Logger:
     return Logger(str(folder), [_PurgingTensorBoard(folder, start)])
 
 
+LOSS_OPTIONS = ("attention_coef", "map_entropy_coef", "map_spread_coef", "map_terms_from")
+"""The config's weights of the attention designs' loss terms, as ``make_agent`` takes them."""
+
+
 def _agent(
     config: ResolvedTrainConfig, env: VecEnv, resumed: tuple[BaseAlgorithm, dict] | None
 ) -> BaseAlgorithm:
@@ -174,12 +178,9 @@ def _agent(
         backbone=config.backbone,
         attention=run_attention_spec(config),
         map_size=config.map_size,
-        attention_coef=config.attention_coef,
-        map_entropy_coef=config.map_entropy_coef,
-        map_spread_coef=config.map_spread_coef,
-        map_terms_from=config.map_terms_from,
         seed=config.seed,
         device=config.device,
+        **{name: getattr(config, name) for name in LOSS_OPTIONS},
         **overrides,
     )
 
