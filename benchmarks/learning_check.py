@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
+import torch
 
 from abnrl.media.plots import plot_learning_curves
 from abnrl.training.checkpoints import load_checkpoint
@@ -24,17 +24,20 @@ from abnrl.training.config import DEFAULT_TOTAL_STEPS, TrainConfig
 from abnrl.training.evaluation import evaluate
 from abnrl.training.run_dir import RunDir
 from abnrl.training.trainer import run as train
+from agents.policy_view import PolicyOutput
 
 
-class RandomAgent:
-    """Uniformly random actions, with SB3's ``predict`` signature."""
+class RandomAgent(torch.nn.Module):
+    """Uniformly random actions: equal logits for every action, sampled by the
+    evaluation's action rule."""
 
-    def __init__(self, n_actions: int, seed: int = 0) -> None:
+    def __init__(self, n_actions: int) -> None:
+        super().__init__()
         self.n_actions = n_actions
-        self.rng = np.random.default_rng(seed)
 
-    def predict(self, obs, deterministic=False):
-        return self.rng.integers(0, self.n_actions, len(obs)), None
+    def forward(self, observations: torch.Tensor) -> PolicyOutput:
+        zeros = torch.zeros(len(observations), self.n_actions)
+        return PolicyOutput(zeros, zeros[:, 0])
 
 
 def main() -> None:
@@ -81,11 +84,14 @@ def main() -> None:
         )
     train(config)
     train_seconds = time.time() - started
-    model, _ = load_checkpoint(run_dir.latest, device=args.device)
-    trained = evaluate(model, "breakout", episodes=args.episodes).summary()
-    random_play = evaluate(RandomAgent(4), "breakout", episodes=args.episodes).summary()
+    model, meta = load_checkpoint(run_dir.latest, device=args.device)
+    protocol = meta["protocol"]
+    trained = evaluate(model, "breakout", episodes=args.episodes, protocol=protocol).summary()
+    random_play = evaluate(
+        RandomAgent(4), "breakout", episodes=args.episodes, protocol=protocol
+    ).summary()
     results = {
-        "protocol": "classic",
+        "protocol": protocol,
         "agent_steps": model.num_timesteps,
         "schedule_steps": args.schedule_steps,
         "episodes": args.episodes,

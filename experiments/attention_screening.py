@@ -25,7 +25,9 @@ from typing import NamedTuple
 
 import torch
 
-from abnrl.analysis.attention import ATTENTION, analyse, default_sources, summarise
+from abnrl.analysis.attention import analyse, default_sources
+from abnrl.analysis.sources import ATTENTION
+from abnrl.analysis.summary import summarise
 from abnrl.pretrained import pretrained_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
@@ -123,6 +125,8 @@ def analyze_all(names: list[str], out: Path, episodes: int, seed: int) -> None:
         sources = [s for s in default_sources(student) if s.startswith(ATTENTION)]
         analysis = analyse(
             student,
+            game="breakout",
+            protocol="classic",  # the students learn on make_vec_env's default protocol
             episodes=episodes,
             every=10,
             max_steps_per_game=5_000,

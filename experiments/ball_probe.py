@@ -32,20 +32,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from abnrl.analysis.attention import (
-    OBSERVATION_SIZE,
-    SEED,
-    FrameTargets,
-    ball_cell,
-    ball_cell_maps,
-    frame_targets,
-    play_game,
-)
+from abnrl.analysis.play import SEED, play_sampled_games
+from abnrl.analysis.targets import FrameTargets, ball_cell, ball_cell_maps, frame_targets
 from abnrl.media.explainers import agent_registration
+from abnrl.playing import ActionRule
 from abnrl.training.checkpoints import load_checkpoint
 from agents.actor_critic import ABNActorCritic
 from agents.attention.softmax import SpatialSoftmaxAttention
 from agents.policy_view import policy_network
+from envs.objects import OBSERVATION_SIZE
 from vision.explain.metrics import pointing_game
 from vision.explain.registration import Registration, place
 
@@ -62,7 +57,9 @@ class Frames(NamedTuple):
     """(N,) the game each frame comes from (0, 1, ...)."""
 
 
-def collect(network: ABNActorCritic, seeds: range, every: int, max_steps: int) -> Frames:
+def collect(
+    network: ABNActorCritic, protocol: str, seeds: range, every: int, max_steps: int
+) -> Frames:
     """Play a game per seed and record the scored frames' features, keys, maps and targets."""
     if not isinstance(network.attention, SpatialSoftmaxAttention):
         raise SystemExit("The probe needs an agent with softmax attention.")
@@ -73,11 +70,18 @@ def collect(network: ABNActorCritic, seeds: range, every: int, max_steps: int) -
         recorded["keys"] = F.normalize(output.flatten(2), dim=1)
 
     hook = network.attention.to_keys.register_forward_hook(record)
-    generator = torch.Generator().manual_seed(SEED)
+    games = play_sampled_games(
+        network,
+        protocol=protocol,
+        seed=seeds.start,
+        episodes=len(seeds),
+        every=every,
+        max_steps=max_steps,
+        rule=ActionRule(SEED),
+    )
     parts: list[Frames] = []
     try:
-        for index, seed in enumerate(seeds):
-            game = play_game(network, seed, every=every, max_steps=max_steps, generator=generator)
+        for (index, seed), game in zip(enumerate(seeds), games, strict=True):
             with torch.no_grad():
                 maps = network(torch.from_numpy(np.stack(game.observations))).attention
             targets = frame_targets(game.boxes, 8.0, game.paths)
@@ -172,10 +176,10 @@ def main() -> None:
         if args.checkpoint.is_dir()
         else args.checkpoint
     )
-    model, _ = load_checkpoint(path, device="cpu")
+    model, meta = load_checkpoint(path, device="cpu")
     network = policy_network(model.policy).eval()
     seeds = range(SEED, SEED + args.games)
-    frames = collect(network, seeds, args.every, args.max_steps_per_game)
+    frames = collect(network, meta["protocol"], seeds, args.every, args.max_steps_per_game)
     size = frames.maps.shape[-1]
     registration = agent_registration(network)
     with_ball = frames.targets.has_ball

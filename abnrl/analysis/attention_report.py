@@ -9,7 +9,9 @@ import cv2
 import matplotlib
 import numpy as np
 
-from abnrl.analysis.attention import PATH_STEPS, TOP_CELLS, Example
+from abnrl.analysis.dependence import TOP_CELLS
+from abnrl.analysis.play import PATH_STEPS
+from abnrl.analysis.summary import Example
 from vision.files import write_atomic
 from vision.overlay import overlay, panels
 

@@ -11,14 +11,7 @@ from typing import Annotated, Literal
 from torch import nn
 from tyro.conf import arg
 
-from abnrl.analysis.attention import (
-    CURVE_STEPS,
-    SEED,
-    analyse,
-    default_sources,
-    has_attention,
-    summarise,
-)
+from abnrl.analysis.attention import analyse, default_sources
 from abnrl.analysis.attention_report import (
     attention_table,
     examples_figure,
@@ -28,7 +21,10 @@ from abnrl.analysis.attention_report import (
     save_png,
 )
 from abnrl.analysis.events_report import events_table, plot_events
+from abnrl.analysis.play import SEED, has_attention
+from abnrl.analysis.scoring import CURVE_STEPS
 from abnrl.analysis.sources import ATTENTION, BALL_CELL, SOURCE_NAMES, source_of
+from abnrl.analysis.summary import summarise
 from abnrl.commands.arguments import OptionalPath, choices
 from abnrl.errors import UserError
 from abnrl.media.peaks import PEAK_WINDOW
@@ -157,6 +153,7 @@ def run(config: AnalyzeConfig) -> int:
     started = time.perf_counter()
     analysis = analyse(
         network,
+        game=meta["game"],
         episodes=config.episodes,
         every=config.every,
         max_steps_per_game=config.max_steps_per_game,

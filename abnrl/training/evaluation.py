@@ -1,16 +1,27 @@
-"""Play full games with an agent and summarise the true scores."""
+"""Play full games with an agent and summarise the true scores.
+
+The games are played on the fast vector env, ``n_envs`` side by side, not by
+``abnrl.playing.play_games`` (one game at a time on the single env that keeps colour
+frames for the videos): the vector env steps several times faster, each of its envs
+plays a fixed share of the games from its own seed, and the published evaluation
+figures were made on it; one game at a time would change which seeds are played and
+the order of the draws. The actions are chosen as every command chooses them, by
+``abnrl.playing.ActionRule`` on the policy network's logits (all the games' logits of
+a step in one call).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import cast
 
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from torch import nn
 
-from agents.greedy import with_random_actions
-from envs import discrete_actions, make_vec_env
+from abnrl.playing import ActionRule, evaluation_mode, network_device
+from agents.policy_view import policy_network
+from envs import make_vec_env
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,7 @@ class EvalResult:
     game: str
     protocol: str
     deterministic: bool
+    """Played epsilon-greedy (asked for, or an agent that acts greedily), not sampled."""
 
     def summary(self) -> dict[str, float]:
         scores = np.asarray(self.scores)
@@ -45,11 +57,11 @@ class EvalResult:
 
 
 def evaluate(
-    model: BaseAlgorithm,
+    agent: BaseAlgorithm | nn.Module,
     game: str,
     *,
     episodes: int = 30,
-    protocol: str = "classic",
+    protocol: str,
     seed: int = 10_000,
     deterministic: bool = False,
     n_envs: int = 8,
@@ -60,17 +72,21 @@ def evaluate(
     not over-represented (as SB3's ``evaluate_policy`` does).
 
     Args:
-        model: the agent; ``model.predict`` picks actions.
-        game: the ALE game.
+        agent: the agent (its policy network plays) or a policy network
+            (``observations -> output`` with ``action_logits``).
+        game: the ALE game (the agent's).
         episodes: number of full games.
-        protocol: the evaluation protocol.
+        protocol: the evaluation protocol (the agent's).
         seed: seed of the evaluation: env ``i`` of ``n_envs`` starts its first game with
             seed ``seed + i`` and plays its share of the games one after another; the
-            policy's sampling and the epsilon-greedy draws are seeded with ``seed``.
-        deterministic: take the most probable action instead of sampling one (with
-            ``agents.greedy.GREEDY_EPSILON``).
+            action rule (``abnrl.playing.ActionRule``) is seeded with ``seed``.
+        deterministic: take the most probable action instead of sampling one
+            (epsilon-greedy, ``abnrl.playing.ActionRule``).
         n_envs: games played side by side.
     """
+    network = agent if isinstance(agent, nn.Module) else policy_network(agent.policy)
+    rule = ActionRule.for_network(network, seed, deterministic=deterministic)
+    device = network_device(network)
     n_envs = max(1, min(n_envs, episodes))
     quota = np.array([(episodes + i) // n_envs for i in range(n_envs)])
     venv = make_vec_env(game, n_envs, protocol=protocol, seed=seed, training=False)
@@ -79,17 +95,11 @@ def evaluate(
     lengths: list[int] = []
     lives_lost_at: list[list[float]] = []
     played = np.zeros(n_envs, dtype=int)
-    rng = np.random.default_rng(seed)
-    device = getattr(model, "device", torch.device("cpu"))
-    # The policy's sampling is seeded too, on RNGs of its own: an evaluation repeats
-    # exactly, and one during training leaves training's random stream as it was.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with evaluation_mode(network):
         while (played < quota).any():
-            actions, _ = model.predict(cast(np.ndarray, obs), deterministic=deterministic)
-            if deterministic:
-                actions = with_random_actions(actions, discrete_actions(model.action_space), rng)
-            obs, _, _, infos = venv.step(actions)
+            with torch.no_grad():
+                output = network(torch.as_tensor(obs, device=device))
+            obs, _, _, infos = venv.step(rule(output.action_logits))
             for i, info in enumerate(infos):
                 if "episode" in info and played[i] < quota[i]:
                     played[i] += 1
@@ -97,4 +107,4 @@ def evaluate(
                     lengths.append(info["episode"]["l"])
                     lives_lost_at.append(info["episode"]["lives_lost_at"])
     venv.close()
-    return EvalResult(scores, lengths, lives_lost_at, game, protocol, deterministic)
+    return EvalResult(scores, lengths, lives_lost_at, game, protocol, rule.greedy)

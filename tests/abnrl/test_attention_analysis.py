@@ -7,20 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from abnrl.analysis.attention import (
-    ATTENTION,
-    BALL_CELL,
-    DEPENDENCE,
-    METRICS,
-    RANDOM,
-    analyse,
-    as_distribution,
-    ball_cell_maps,
-    default_sources,
-    frame_targets,
-    head_source,
-    summarise,
-)
+from abnrl.analysis.attention import analyse, default_sources
 from abnrl.analysis.attention_report import (
     attention_table,
     examples_figure,
@@ -28,8 +15,13 @@ from abnrl.analysis.attention_report import (
     metrics_table,
     plot_metrics,
 )
+from abnrl.analysis.dependence import DEPENDENCE, as_distribution
 from abnrl.analysis.events import AFTER, BEFORE, EVENTS
 from abnrl.analysis.heads import HeadTracks, head_centres
+from abnrl.analysis.scoring import METRICS
+from abnrl.analysis.sources import ATTENTION, BALL_CELL, RANDOM, head_source
+from abnrl.analysis.summary import summarise
+from abnrl.analysis.targets import ball_cell_maps, frame_targets
 from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
 from agents.attention import attention_spec
@@ -49,6 +41,8 @@ def groupnorm_network():
 def test_analysis_of_a_short_game_gives_every_measure_in_range():
     analysis = analyse(
         groupnorm_network(),
+        game="breakout",
+        protocol="classic",
         episodes=1,
         every=20,
         max_steps_per_game=160,
@@ -91,14 +85,26 @@ def test_analysis_of_a_short_game_gives_every_measure_in_range():
     assert examples_figure(analysis.examples).shape[2] == 3
 
 
+def two_frames(network, sources, curve_steps):
+    """An analysis of one classic game's first 50 steps, scored at steps 0 and 25."""
+    return analyse(
+        network,
+        game="breakout",
+        protocol="classic",
+        episodes=1,
+        every=25,
+        max_steps_per_game=50,
+        sources=sources,
+        curve_steps=curve_steps,
+    )
+
+
 def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     torch.manual_seed(0)
     network = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False)).eval()
     sources = default_sources(network)
     assert sources[:4] == (ATTENTION, head_source(0), head_source(1), BALL_CELL)
-    analysis = analyse(
-        network, episodes=1, every=25, max_steps_per_game=50, sources=sources[:4], curve_steps=5
-    )
+    analysis = two_frames(network, sources[:4], curve_steps=5)
     assert all(len(analysis.values[s]["paddle_pointing"]) == 2 for s in sources[:4])
     heads = summarise(analysis)["heads"]
     assert len(heads) == 2 and all(h["frames"] == 2 for h in heads)
@@ -151,9 +157,7 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
 def test_an_analysis_without_curves_scores_everything_else(tmp_path):
     torch.manual_seed(0)
     network = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False)).eval()
-    analysis = analyse(
-        network, episodes=1, every=25, max_steps_per_game=50, sources=(ATTENTION,), curve_steps=0
-    )
+    analysis = two_frames(network, (ATTENTION,), curve_steps=0)
     metrics = analysis.values[ATTENTION]
     assert metrics["deletion_auc"] == metrics["insertion_auc"] == []
     assert len(metrics["paddle_pointing"]) == 2
