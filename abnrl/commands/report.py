@@ -11,6 +11,7 @@ from tyro.conf import Positional
 
 from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
 from abnrl.commands.report_agent import build_agent_report
+from abnrl.errors import UserError
 from abnrl.media.html_page import (
     data_uri,
     final_evaluation,
@@ -24,6 +25,7 @@ from abnrl.media.html_page import (
 from abnrl.media.plots import learning_curves_png
 from abnrl.sweeps.plan import read_plan
 from abnrl.training.run_dir import RunDir, find_checkpoint
+from abnrl.training.zoo import settings_folder
 from abnrl.validation import check_output
 from envs.games import ProtocolName
 from vision.files import write_text_atomic
@@ -157,6 +159,11 @@ def run(config: ReportConfig) -> int:
         check_output(out)
         write_text_atomic(out, build_sweep_report(run.root) if sweep else build_report(run))
     else:  # an agent that no abnrl run made
+        if run.root.is_dir() and settings_folder(run.root) is None:
+            raise UserError(
+                f"{config.run_dir} is not a run dir ({run.config.name} is missing), nor an "
+                "RL Zoo run dir; give one of those, a sweep's folder or an agent .zip."
+            )
         agent_zip = find_checkpoint(config.run_dir)
         out = config.out or agent_zip.parent / "report.html"
         check_output(out)
