@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
+from abnrl.analysis.comparison import compare, find_runs, group_runs
+from abnrl.analysis.comparison_report import figures, summary_tables
 from abnrl.training.run_dir import RunDir
 from abnrl.validation import check_at_least
 from vision.files import write_bytes_atomic, write_json_atomic

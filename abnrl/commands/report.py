@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tyro.conf import Positional
 
-from abnrl.analysis.comparison import compare, figures, find_runs, group_runs, summary_tables
+from abnrl.analysis.comparison import compare, find_runs, group_runs
+from abnrl.analysis.comparison_report import figures, summary_tables
 from abnrl.commands.report_agent import build_agent_report
 from abnrl.errors import UserError
 from abnrl.media.html_page import (
