@@ -94,11 +94,8 @@ def saved_attention_spec(name: str, options: dict[str, Any]) -> AttentionSpec:
     return attention_spec(name, **{k: v for k, v in options.items() if k in taken})
 
 
-AttentionDesign = BranchAttention | MaskAttention | SpatialSoftmaxAttention
-
 __all__ = [
     "ATTENTIONS",
-    "AttentionDesign",
     "AttentionName",
     "AttentionOutput",
     "AttentionSpec",
