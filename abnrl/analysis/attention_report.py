@@ -36,26 +36,56 @@ def _cell(stats: dict) -> str:
     return f"{stats['mean']:.3f} +- {stats['sem'] or 0.0:.3f}"
 
 
+def _lift(mass: float | None, area: float | None) -> str:
+    return f"{mass / area:.1f}x" if mass is not None and area else "n/a"
+
+
 def metrics_table(summary: dict, radius: float, tolerance: float, peak_window: int) -> str:
-    """Markdown: one row per map source (mean +- standard error over frames)."""
-    area = summary["disc_area_share"]
-    lines = [
-        f"| map | pointing: ball (tol. {tolerance:g} px) | pointing: ball, peak = centre of "
-        f"mass within {peak_window} px | pointing: ball's path (next {PATH_STEPS} steps) | "
-        f"pointing: paddle | mass within {radius:g} px of ball | mass / area | "
-        "deletion AUC (lower is better) | insertion AUC (higher is better) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for source, metrics in summary["metrics"].items():
-        mass = metrics["ball_mass_share"]["mean"]
-        lift = f"{mass / area:.1f}x" if mass is not None and area else "n/a"
-        cells = [
-            _cell(metrics[name])
-            for name in ("ball_pointing", "ball_pointing_refined", "ball_path_pointing")
-        ]
-        cells += [_cell(metrics["paddle_pointing"]), _cell(metrics["ball_mass_share"]), lift]
-        cells += [_cell(metrics["deletion_auc"]), _cell(metrics["insertion_auc"])]
+    """Markdown: one row per map source (mean +- standard error over frames), one column
+    per metric the game has (``abnrl.analysis.scoring.game_metrics``), and the ball's
+    mass over its disc's area beside its mass."""
+    headers = {
+        "ball_pointing": f"pointing: ball (tol. {tolerance:g} px)",
+        "ball_pointing_refined": f"pointing: ball, peak = centre of mass within {peak_window} px",
+        "ball_path_pointing": f"pointing: ball's path (next {PATH_STEPS} steps)",
+        "paddle_pointing": "pointing: paddle",
+        "ball_mass_share": f"mass within {radius:g} px of ball",
+        "deletion_auc": "deletion AUC (lower is better)",
+        "insertion_auc": "insertion AUC (higher is better)",
+    }
+    metrics_of = summary["metrics"]
+    shown = [m for m in headers if any(m in metrics for metrics in metrics_of.values())]
+    titles = [headers[m] for m in shown]
+    if "ball_mass_share" in shown:
+        titles.insert(shown.index("ball_mass_share") + 1, "mass / area")
+    lines = [f"| map | {' | '.join(titles)} |", "| --- |" + " ---: |" * len(titles)]
+    for source, metrics in metrics_of.items():
+        cells = []
+        for name in shown:
+            cells.append(_cell(metrics[name]))
+            if name == "ball_mass_share":
+                cells.append(_lift(metrics[name]["mean"], summary["disc_area_share"]))
         lines.append(f"| {source} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def objects_table(summary: dict, radius: float, tolerance: float, peak_window: int) -> str:
+    """Markdown: one row per object kind and map source (``summary["objects"]``): pointing
+    on the kind, refined pointing, the mass near it and that mass over its area share."""
+    lines = [
+        f"| object kind | map | frames | pointing (tol. {tolerance:g} px) | pointing, peak = "
+        f"centre of mass within {peak_window} px | mass within {radius:g} px of one or on "
+        "it | mass / area |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, entry in summary["objects"].items():
+        label = f"{kind} ({', '.join(entry['names'])})"
+        for source, measures in entry["maps"].items():
+            lift = measures["mass_over_area"]
+            cells = [str(measures["pointing"]["frames"])]
+            cells += [_cell(measures[m]) for m in ("pointing", "pointing_refined", "mass_near")]
+            cells.append("n/a" if lift is None else f"{lift:.1f}x")
+            lines.append(f"| {label} | {source} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -89,13 +119,21 @@ def _r(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.2f}"
 
 
+def _offset(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
 def heads_table(summary: dict) -> str:
-    """Markdown: what each head of the agent's own maps follows ("" without them)."""
+    """Markdown: what each head of the agent's own maps follows ("" without them); the
+    player named as the game names it (Breakout's paddle)."""
     if not summary["heads"]:
         return ""
+    player = summary.get("objects", {}).get("player", {}).get("names", ["player"])
+    name = " or ".join(player)
     lines = [
-        "| head | centre of mass x, y (px; std) | r with ball x, y | r with paddle x | "
-        "offset from the paddle x, y (px) | top action changes when this head alone is flattened |",
+        f"| head | centre of mass x, y (px; std) | r with ball x, y | r with {name} x | "
+        f"offset from the {name} x, y (px) | top action changes when this head alone is "
+        "flattened |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for k, head in enumerate(summary["heads"]):
@@ -103,21 +141,26 @@ def heads_table(summary: dict) -> str:
         lines.append(
             f"| {k} | {head['x']:.1f}, {head['y']:.1f} ({head['x_std']:.1f}, "
             f"{head['y_std']:.1f}) | {_r(head['ball_x_r'])}, {_r(head['ball_y_r'])} | "
-            f"{_r(head['paddle_x_r'])} | {head['paddle_dx']:+.1f}, {head['paddle_dy']:+.1f} | "
-            f"{decides} |"
+            f"{_r(head['player_x_r'])} | {_offset(head['player_dx'])}, "
+            f"{_offset(head['player_dy'])} | {decides} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def plot_metrics(summary: dict, out: Path, title: str) -> None:
-    """A bar chart per metric that has values (one bar per source with its standard
-    error); PNG, atomic."""
-    sources = list(summary["metrics"])
-    titles = {
+def charted(summary: dict) -> dict[str, str]:
+    """Metric -> its chart title, for the metrics with values."""
+    return {
         metric: name
         for metric, name in METRIC_TITLES.items()
-        if any(summary["metrics"][s][metric]["mean"] is not None for s in sources)
+        if any(m.get(metric, {}).get("mean") is not None for m in summary["metrics"].values())
     }
+
+
+def plot_metrics(summary: dict, out: Path, title: str) -> None:
+    """A bar chart per metric that has values (``charted``: at least one; one bar per
+    source with its standard error); PNG, atomic."""
+    sources = list(summary["metrics"])
+    titles = charted(summary)
     figure, axes = plt.subplots(1, len(titles), figsize=(20 * len(titles) / 6, 4), squeeze=False)
     tab10 = plt.get_cmap("tab10")
     colours = [tab10(i) for i in range(tab10.N)]
@@ -157,14 +200,17 @@ def draw_box(image: np.ndarray, box) -> np.ndarray:
 
 
 def examples_figure(examples: Sequence[Example]) -> np.ndarray:
-    """One row per example: the frame, then each source's map over it, ball box drawn."""
+    """One row per example: the frame, then each source's map over it, ball box drawn
+    (in games with a ball)."""
     rows = []
     for example in examples:
-        images = [draw_box(example.frame, example.ball)]
-        images += [
-            draw_box(overlay(example.frame, heat_map, alpha=0.5), example.ball)
-            for heat_map in example.maps.values()
+        ball = example.ball
+        images = [
+            example.frame,
+            *(overlay(example.frame, m, alpha=0.5) for m in example.maps.values()),
         ]
+        if ball is not None:
+            images = [draw_box(image, ball) for image in images]
         rows.append(panels(images, ["frame", *example.maps]))
     return np.concatenate(rows, axis=0)
 

@@ -5,7 +5,7 @@ score: the ball bouncing off the paddle, and the ball bouncing behind the bricks
 on every agent step of the analysed games: how concentrated the mean map is (the mass of
 its top 5 cells, its normalized entropy, its largest cell's share) and where it is (the
 distance of its centre of mass, each cell at its registered centre, to the ball and to
-the paddle). Events are read from the RAM and the rewards:
+the paddle). Breakout's events (no other game's) are read from its RAM and rewards:
 
 * ``paddle hit``: the ball turns from falling to rising within 12 frame pixels of the
   paddle's top;
@@ -31,6 +31,8 @@ from agents.maps import as_distributions, normalized_entropy
 from envs.objects import BRICK_ORIGIN, PADDLE_TOP, Box, to_observation
 from vision.explain.registration import Registration
 
+EVENTS_GAME = "breakout"
+"""The game whose events are read: its paddle, bricks and ball, in its RAM's layout."""
 BEFORE, AFTER = 16, 8
 """Agent steps shown before and after each event."""
 RANDOM_DRAWS = 200

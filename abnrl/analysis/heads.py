@@ -1,13 +1,14 @@
-"""What each attention head follows: its centre of mass against the ball and paddle.
+"""What each attention head follows: its centre of mass against the ball and the player.
 
 The pointing game asks whether a map's maximum lies on an object. A head can follow an
-object without its maximum on it: one that watches the space just above the paddle
-moves left and right with the paddle, yet its maximum is a cell above it. So, per head
-and frame: the head's centre of mass (the map read as a distribution over positions,
-in observation pixels), and whether the policy's top action changes when that head
-alone is replaced by its spatial mean; over frames: the correlation of the centre's x
-with the ball's x and with the paddle's x (and of y with the ball's y), where the head
-sits relative to the paddle, and how often the head alone decides the action.
+object without its maximum on it: one that watches the space just above Breakout's
+paddle moves left and right with the paddle, yet its maximum is a cell above it. So, per
+head and frame: the head's centre of mass (the map read as a distribution over
+positions, in observation pixels), and whether the policy's top action changes when
+that head alone is replaced by its spatial mean; over frames: the correlation of the
+centre's x with the ball's x and with the player's x (and of y with the ball's y), where
+the head sits relative to the player (object kind ``player``: Breakout's paddle, Pong's
+right paddle, ...), and how often the head alone decides the action.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if len(values) else None
+
+
 @dataclass
 class HeadTracks:
     """Per scored frame: every head's centre and decisions, and the objects' centres."""
@@ -76,8 +81,8 @@ class HeadTracks:
     """(K,) per frame: 1.0 where flattening that head alone changes the top action."""
     balls: list[np.ndarray] = field(default_factory=list)
     """(2,) per frame: the ball's centre; NaN without the ball."""
-    paddles: list[np.ndarray] = field(default_factory=list)
-    """(2,) per frame: the paddle's centre."""
+    players: list[np.ndarray] = field(default_factory=list)
+    """(2,) per frame: the player's centre; NaN without the player."""
 
     def add(
         self,
@@ -85,26 +90,27 @@ class HeadTracks:
         observations: Tensor,
         output: ABNPolicyOutput,
         balls: Tensor,
-        paddles: Tensor,
+        players: Tensor,
         registration: Registration,
     ) -> None:
         """Measure a batch (``output``: the network's on the observations as they are):
-        ``balls`` (N, 2) with NaN rows without the ball, ``paddles`` (N, 2); the maps'
-        cells where ``registration`` places them."""
+        ``balls`` and ``players`` (N, 2) with NaN rows without the object; the maps' cells
+        where ``registration`` places them."""
         self.centres.extend(head_centres(output.attention, registration).cpu().numpy())
         self.decisions.extend(head_decisions(network, observations, output).cpu().numpy())
         self.balls.extend(balls.cpu().numpy())
-        self.paddles.extend(paddles.cpu().numpy())
+        self.players.extend(players.cpu().numpy())
 
     def summary(self) -> list[dict]:
         """Per head: mean and spread of its centre, its correlations with the ball and
-        the paddle, its mean offset from the paddle's centre (x, y; y < 0 above it) and
-        how often it alone decides."""
+        the player, its mean offset from the player's centre (x, y; y < 0 above it) over
+        the frames with the player, and how often it alone decides."""
         if not self.centres:
             return []
         centres, decisions = np.stack(self.centres), np.stack(self.decisions)
-        balls, paddles = np.stack(self.balls), np.stack(self.paddles)
-        with_ball = ~np.isnan(balls[:, 0])
+        balls, players = np.stack(self.balls), np.stack(self.players)
+        with_ball, with_player = ~np.isnan(balls[:, 0]), ~np.isnan(players[:, 0])
+        player_x, player_y = players[with_player, 0], players[with_player, 1]
         frames = len(centres)
         heads = []
         for k in range(centres.shape[1]):
@@ -117,15 +123,16 @@ class HeadTracks:
                     "y_std": float(y.std()),
                     "ball_x_r": _correlation(x[with_ball], balls[with_ball, 0]),
                     "ball_y_r": _correlation(y[with_ball], balls[with_ball, 1]),
-                    "paddle_x_r": _correlation(x, paddles[:, 0]),
-                    "paddle_dx": float((x - paddles[:, 0]).mean()),
-                    "paddle_dy": float((y - paddles[:, 1]).mean()),
+                    "player_x_r": _correlation(x[with_player], player_x),
+                    "player_dx": _mean(x[with_player] - player_x),
+                    "player_dy": _mean(y[with_player] - player_y),
                     "decides": float(decisions[:, k].mean()),
                     "decides_sem": float(decisions[:, k].std(ddof=1) / np.sqrt(frames))
                     if frames > 1
                     else None,
                     "frames": frames,
                     "ball_frames": int(with_ball.sum()),
+                    "player_frames": int(with_player.sum()),
                 }
             )
         return heads

@@ -1,6 +1,7 @@
 """The games an attention analysis scores: played by ``abnrl.playing`` on the agent's
-game and protocol, every Nth agent step kept with the RAM's objects; with the agent's
-own maps, every step's map statistics too (``abnrl.analysis.events``)."""
+game and protocol, every Nth agent step kept with the objects its reader
+(``envs.objects.object_reader``) finds in the RAM; on Breakout, with the agent's own
+maps, every step's map statistics too (``abnrl.analysis.events``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import numpy as np
 from torch import Tensor, nn
 
 from abnrl.analysis.dependence import as_distribution
-from abnrl.analysis.events import GameTrace, step_statistics
-from abnrl.analysis.targets import ball_box, paddle_box
+from abnrl.analysis.events import EVENTS_GAME, GameTrace, step_statistics
+from abnrl.analysis.targets import ball_box, player_box
 from abnrl.playing import ActionRule, play_games
 from agents.actor_critic import ABNActorCritic
-from envs.objects import Box, breakout_objects
+from envs.objects import GameObject, object_reader
 from vision.explain.registration import Registration
 
 SEED = 20_000
@@ -34,9 +35,9 @@ class GameSamples:
     """uint8 (4, 84, 84) each."""
     actions: list[int] = field(default_factory=list)
     """The action the agent took there."""
-    boxes: list[list[Box]] = field(default_factory=list)
-    """The RAM's object boxes, in 210x160 frame pixels."""
-    paths: list[list[Box]] = field(default_factory=list)
+    boxes: list[list[GameObject]] = field(default_factory=list)
+    """The RAM's objects, in 210x160 frame pixels."""
+    paths: list[list[GameObject]] = field(default_factory=list)
     """The ball's boxes at that step and the ``PATH_STEPS - 1`` after it (while in play)."""
     frames: list[np.ndarray] = field(default_factory=list)
     """The last colour frame (210, 160, 3) the observation covers."""
@@ -44,8 +45,9 @@ class GameSamples:
     """Total variation between the attention maps of consecutive agent steps (all steps)."""
     score: float = 0.0
     steps: int = 0
-    trace: GameTrace = field(default_factory=GameTrace)
-    """Every step's map statistics and objects, for the event-locked averages."""
+    trace: GameTrace | None = None
+    """Every step's map statistics and objects, for the event-locked averages (Breakout,
+    the agent's own maps); None where the events are not read."""
 
 
 def has_attention(network: nn.Module) -> TypeGuard[ABNActorCritic]:
@@ -56,6 +58,7 @@ def has_attention(network: nn.Module) -> TypeGuard[ABNActorCritic]:
 def play_sampled_games(
     network: nn.Module,
     *,
+    game: str = "breakout",
     protocol: str,
     seed: int,
     episodes: int,
@@ -64,16 +67,20 @@ def play_sampled_games(
     rule: ActionRule,
     registration: Registration | None = None,
 ) -> Generator[GameSamples, None, None]:
-    """Play ``episodes`` full Breakout games (all lives; game ``i`` seeded ``seed + i``) on
-    ``protocol`` and yield each game's every ``every``-th agent step; with the agent's own
-    maps (placed by ``registration``), trace every step (``GameTrace``)."""
+    """Play ``episodes`` full games of ``game`` (the agent's, Breakout where not given;
+    all lives; game ``i`` seeded ``seed + i``) on ``protocol`` and yield each game's
+    every ``every``-th agent step with its objects (``game`` needs an object reader); on
+    Breakout with the agent's own maps (placed by ``registration``), trace every step
+    (``GameTrace``)."""
     own_maps = has_attention(network)
-    game = GameSamples()
-    balls: list[Box | None] = []  # the ball at every step, for the path targets
+    reader = object_reader(game)
+    traced = own_maps and registration is not None and reader.game == EVENTS_GAME
+    samples = GameSamples(trace=GameTrace() if traced else None)
+    balls: list[GameObject | None] = []  # the ball at every step, for the path targets
     previous: Tensor | None = None  # the previous step's map
     steps = play_games(
         network,
-        "breakout",
+        reader.game,
         protocol=protocol,
         rule=rule,
         seed=seed,
@@ -85,24 +92,35 @@ def play_sampled_games(
             if own_maps:
                 current = as_distribution(step.output.attention.mean(dim=1))  # (1, h, w)
                 if previous is not None:
-                    game.map_changes.append(0.5 * float((current - previous).abs().sum()))
+                    samples.map_changes.append(0.5 * float((current - previous).abs().sum()))
                 previous = current
-            boxes = breakout_objects(step.ram)
-            balls.append(ball_box(boxes))
+            objects = reader(step.ram)
+            balls.append(ball_box(objects))
             if step.step % every == 0:
-                game.observations.append(step.observation[0].cpu().numpy())
-                game.actions.append(step.action)
-                game.boxes.append(boxes)
-                game.frames.append(step.frame)
-            if own_maps and registration is not None:
+                samples.observations.append(step.observation[0].cpu().numpy())
+                samples.actions.append(step.action)
+                samples.boxes.append(objects)
+                samples.frames.append(step.frame)
+            if samples.trace is not None:
+                assert registration is not None
                 statistics = step_statistics(step.output.attention[0], registration)
-                game.trace.add(statistics, balls[-1], paddle_box(boxes), step.reward, step.lives)
-            game.score += step.reward
-            game.steps += 1
+                player = player_box(objects)
+                assert player is not None  # Breakout's paddle is always on the screen
+                ball = balls[-1]
+                samples.trace.add(
+                    statistics,
+                    None if ball is None else ball.box,
+                    player.box,
+                    step.reward,
+                    step.lives,
+                )
+            samples.score += step.reward
+            samples.steps += 1
             if step.last:
-                game.paths = [
+                samples.paths = [
                     [ball for ball in balls[start : start + PATH_STEPS] if ball is not None]
-                    for start in range(0, game.steps, every)
+                    for start in range(0, samples.steps, every)
                 ]
-                yield game
-                game, balls, previous = GameSamples(), [], None
+                yield samples
+                samples = GameSamples(trace=GameTrace() if traced else None)
+                balls, previous = [], None

@@ -1,6 +1,13 @@
 """What an attention analysis measured (``Analysis``, one value per frame) and its
 summary: mean, standard error, standard deviation and count of every measure, as
-``attention-analysis.json`` holds them."""
+``attention-analysis.json`` holds them.
+
+The summary's ``objects`` holds the measures keyed by object kind: kind -> the names of
+its objects in the game, the frames with one, the near region's mean share of the image
+area, and per map source the pointing, refined pointing and mass near the kind (with
+that mass over the area share). On Breakout each head's offset from the player is also
+given under its former names (``paddle_x_r``, ``paddle_dx``, ``paddle_dy``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,8 @@ import numpy as np
 
 from abnrl.analysis.events import GameTrace, event_locked
 from abnrl.analysis.heads import HeadTracks
-from envs.objects import Box
+from abnrl.analysis.scoring import PADDLE_GAME
+from envs.objects import GameObject
 
 
 class Example(NamedTuple):
@@ -20,8 +28,8 @@ class Example(NamedTuple):
 
     frame: np.ndarray
     """(210, 160, 3) colour frame."""
-    ball: Box
-    """Ball box in frame pixels."""
+    ball: GameObject | None
+    """Ball box in frame pixels (None in games without a ball)."""
     maps: dict[str, np.ndarray]
     """Source -> (84, 84) map in [0, 1]."""
 
@@ -32,6 +40,16 @@ class Analysis:
 
     values: dict[str, dict[str, list[float]]]
     """Source -> metric -> one value per scored frame (ball metrics: ball frames only)."""
+    game: str
+    """The game played (its ALE ROM id)."""
+    names: dict[str, list[str]] = field(default_factory=dict)
+    """Kind -> the names of the game's objects of that kind (every kind its reader yields)."""
+    objects: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    """Kind -> source -> measure -> one value per scored frame with an object of the kind."""
+    near_shares: dict[str, list[float]] = field(default_factory=dict)
+    """Kind -> per frame with an object of the kind, its near region's share of the image."""
+    skipped: list[str] = field(default_factory=list)
+    """What was not measured on this game, and why: one line each."""
     dependence: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Replacement -> {"action_change", "kl"} -> one value per scored frame (own maps only)."""
     map_statistics: dict[str, list[float]] = field(default_factory=dict)
@@ -62,9 +80,44 @@ def _stats(frame_values: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def _objects(analysis: Analysis) -> dict:
+    """Kind -> its names, frames, near region's area share and each source's measures."""
+    summary = {}
+    for kind, names in analysis.names.items():
+        area = _mean(analysis.near_shares[kind])
+        maps = {}
+        for source, measures in analysis.objects[kind].items():
+            stats = {measure: _stats(v) for measure, v in measures.items()}
+            mass = stats["mass_near"]["mean"]
+            maps[source] = stats | {
+                "mass_over_area": mass / area if mass is not None and area else None
+            }
+        summary[kind] = {
+            "names": names,
+            "frames": len(analysis.near_shares[kind]),
+            "area_share": area,
+            "maps": maps,
+        }
+    return summary
+
+
+def _heads(analysis: Analysis) -> list[dict]:
+    heads = analysis.heads.summary()
+    if analysis.game != PADDLE_GAME:
+        return heads
+    return [
+        head | {f"paddle_{m}": head[f"player_{m}"] for m in ("x_r", "dx", "dy")} for head in heads
+    ]
+
+
 def summarise(analysis: Analysis) -> dict:
     """Mean, standard error, standard deviation and count of every measure."""
     return {
+        "game": analysis.game,
         "metrics": {
             source: {metric: _stats(v) for metric, v in metrics.items()}
             for source, metrics in analysis.values.items()
@@ -74,7 +127,7 @@ def summarise(analysis: Analysis) -> dict:
             for name, measures in analysis.dependence.items()
         },
         "map_statistics": {name: _stats(v) for name, v in analysis.map_statistics.items()},
-        "heads": analysis.heads.summary(),
+        "heads": _heads(analysis),
         "registrations": analysis.registrations,
         "events": event_locked(analysis.traces) if analysis.traces else {},
         "disc_area_share": float(np.mean(analysis.disc_shares)) if analysis.disc_shares else None,
@@ -89,4 +142,6 @@ def summarise(analysis: Analysis) -> dict:
             "score_mean": float(np.mean(analysis.scores)),
             "score_std": float(np.std(analysis.scores)),
         },
+        "objects": _objects(analysis),
+        "skipped": analysis.skipped,
     }

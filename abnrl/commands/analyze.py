@@ -14,9 +14,11 @@ from tyro.conf import arg
 from abnrl.analysis.attention import analyse, default_sources
 from abnrl.analysis.attention_report import (
     attention_table,
+    charted,
     examples_figure,
     heads_table,
     metrics_table,
+    objects_table,
     plot_metrics,
     save_png,
 )
@@ -39,6 +41,7 @@ from abnrl.validation import (
 )
 from agents.policy_view import policy_network
 from envs.games import ProtocolName
+from envs.objects import ObjectReader, games_with_objects, object_reader
 from vision.files import write_json_atomic, write_text_atomic
 
 MapNames = Annotated[tuple[str, ...], arg(metavar=f"{choices(SOURCE_NAMES)} [...]")]
@@ -46,11 +49,12 @@ MapNames = Annotated[tuple[str, ...], arg(metavar=f"{choices(SOURCE_NAMES)} [...
 
 @dataclass
 class AnalyzeConfig:
-    """Measure an agent's attention on Breakout against the ball and paddle in the RAM:
-    pointing game, mass near the ball, deletion and insertion AUC, dependence of the policy
-    on its maps, map statistics, and the maps' statistics around paddle hits, brick hits
-    and lost lives against random times. Prints tables; writes JSON, markdown and
-    figures."""
+    """Measure an agent's attention against the game's objects in the RAM (any game with
+    an object reader: breakout, freeway, ms_pacman, pong, seaquest, space_invaders):
+    pointing game and mass near each object kind (ball, player, enemy, ...), the ball's
+    path, deletion and insertion AUC, dependence of the policy on its maps, map
+    statistics, and on Breakout the maps' statistics around paddle hits, brick hits and
+    lost lives against random times. Prints tables; writes JSON, markdown and figures."""
 
     path: OptionalPath = None
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
@@ -65,10 +69,10 @@ class AnalyzeConfig:
     maps: MapNames = ("attention", "ball-cell", "gradcam", "perturbation", "random")
     """Map sources: attention (the agent's own maps, and each head's; abn is its former
     name), ball-cell (a reference: 1 in the cell of the agent's map grid that holds the
-    ball, the best any map of that resolution can do), random, and the explainers of
-    vision.explain that explain the action taken (perturbation: the whole policy, as
-    Greydanus et al., 2018). Agents without attention maps: all but attention and
-    ball-cell."""
+    ball, the best any map of that resolution can do; games with a ball), random, and the
+    explainers of vision.explain that explain the action taken (perturbation: the whole
+    policy, as Greydanus et al., 2018). Agents without attention maps: all but attention
+    and ball-cell."""
     episodes: int = 30
     """Full games to play (all lives)."""
     every: int = 10
@@ -76,12 +80,12 @@ class AnalyzeConfig:
     max_steps_per_game: int = 27_000
     """Cap on a game's agent steps (108,000 frames)."""
     radius: float = 8.0
-    """Radius of the disc around the ball, in observation pixels."""
+    """Radius of the disc around the ball (and each object), in observation pixels."""
     tolerance: float = 4.0
     """The pointing game's tolerance, in observation pixels."""
     peak_window: int = PEAK_WINDOW
     """Half-width in observation pixels of the square around a map's maximum whose
-    centre of mass is its refined peak (the refined ball pointing); 14 is a cell and a
+    centre of mass is its refined peak (the refined pointing); 14 is a cell and a
     half of the 9x9 map."""
     curves: bool = True
     """Deletion and insertion AUC, most of the analysis's time; --no-curves for a quick
@@ -114,18 +118,34 @@ def _validate(config: AnalyzeConfig) -> None:
         )
 
 
-def _sources(network: nn.Module, wanted: list[str | None]) -> list[str]:
+def _reader(game: str) -> ObjectReader:
+    """The object reader of the agent's game; a game without one ends in one sentence."""
+    try:
+        return object_reader(game)
+    except ValueError:
+        raise UserError(
+            f"This agent plays {game}, and analyze has no object reader for {game} (the "
+            f"objects are read from the RAM); games with one: {', '.join(games_with_objects())}."
+        ) from None
+
+
+def _sources(network: nn.Module, wanted: list[str | None], reader: ObjectReader) -> list[str]:
     """The sources asked for, in the order of the defaults (the own maps with each
-    head's), then the others as given."""
+    head's), then the others as given; the ball's cell left out in a game without a ball
+    (the analysis says so)."""
     if {ATTENTION, BALL_CELL} & set(wanted) and not has_attention(network):
         others = [name for name, s in SOURCE_NAMES.items() if s not in (ATTENTION, BALL_CELL)]
         raise UserError(
             f"This agent has no attention maps of its own; analyse it with --maps "
             f"{' '.join(others)}."
         )
+    ball = "ball" in reader.kinds
+    wanted = [s for s in wanted if ball or s != BALL_CELL]
+    if not wanted:
+        raise UserError(f"{reader.game} has no ball: --maps ball-cell has nothing to mark.")
     sources = [
         s
-        for s in default_sources(network)
+        for s in default_sources(network, ball=ball)
         if s in wanted or (ATTENTION in wanted and s.startswith(ATTENTION))
     ]
     return sources + [s for s in dict.fromkeys(wanted) if s is not None and s not in sources]
@@ -143,13 +163,10 @@ def run(config: AnalyzeConfig) -> int:
     model, meta = load_checkpoint(
         checkpoint, device=config.device, game=config.game, protocol=config.protocol
     )
-    if meta["game"] != "breakout":
-        raise UserError(
-            f"abnrl analyze reads Breakout's objects from the RAM; this agent plays {meta['game']}."
-        )
+    reader = _reader(meta["game"])
     check_actions(model, meta["game"])
     network = policy_network(model.policy).eval()
-    sources = _sources(network, [source_of(name) for name in config.maps])
+    sources = _sources(network, [source_of(name) for name in config.maps], reader)
     started = time.perf_counter()
     analysis = analyse(
         network,
@@ -177,10 +194,14 @@ def run(config: AnalyzeConfig) -> int:
     )
     if summary["events"]:
         tables += "\n" + events_table(summary["events"])
+    tables += "\n" + objects_table(summary, config.radius, config.tolerance, config.peak_window)
+    if summary["skipped"]:
+        tables += "\n" + "".join(f"Not measured: {line}.\n" for line in summary["skipped"])
     out.mkdir(exist_ok=True)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "checkpoint": str(checkpoint),
+        "protocol": meta["protocol"],
         "steps_trained": int(model.num_timesteps),
         "attention": getattr(model.policy, "attention", None),
         "settings": {k: str(v) for k, v in vars(config).items()},
@@ -195,8 +216,12 @@ def run(config: AnalyzeConfig) -> int:
         if checkpoint.parent.name == "checkpoints"
         else checkpoint.name
     )
-    title = f"{name}, {model.num_timesteps:,} steps, Breakout ({meta['protocol']})"
-    plot_metrics(summary, out / "attention-metrics.png", title)
+    game = reader.game.replace("_", " ").capitalize()
+    title = f"{name}, {model.num_timesteps:,} steps, {game} ({meta['protocol']})"
+    if charted(summary):
+        plot_metrics(summary, out / "attention-metrics.png", title)
+    else:
+        print("no metrics chart: none of its metrics applies to this game (try with curves)")
     if summary["events"]:
         plot_events(summary["events"], out / "attention-events.png", title)
     if analysis.examples:

@@ -26,7 +26,7 @@ from abnrl.training.checkpoints import load_checkpoint
 from agents import ABNActorCritic
 from agents.attention import attention_spec
 from agents.policy_view import policy_network
-from envs.objects import Box
+from envs.objects import GameObject
 from tests.abnrl.cli import abnrl
 from tests.data import GROUPNORM_AGENT
 from vision.explain import pointing_game
@@ -110,7 +110,7 @@ def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
     assert len(heads) == 2 and all(h["frames"] == 2 for h in heads)
     for head in heads:
         assert 0 < head["x"] < 84 and 0 < head["y"] < 84 and 0 <= head["decides"] <= 1
-        assert all(r is None or -1 <= r <= 1 for r in (head["ball_x_r"], head["paddle_x_r"]))
+        assert all(r is None or -1 <= r <= 1 for r in (head["ball_x_r"], head["player_x_r"]))
     assert heads_table(summarise(analysis)).count("\n") == 4  # header, rule, two heads
 
 
@@ -140,15 +140,15 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
         tracks.centres.append(np.stack([on_ball, above_paddle, np.array([42.0, 42.0])]))
         tracks.decisions.append(np.array([1.0, float(step % 2), 0.0]))
         tracks.balls.append(ball)
-        tracks.paddles.append(paddle)
+        tracks.players.append(paddle)
     on_ball, above_paddle, still = tracks.summary()
     assert on_ball["ball_x_r"] == pytest.approx(1.0) and on_ball["ball_y_r"] == pytest.approx(1.0)
     assert on_ball["ball_frames"] == 16 and on_ball["decides"] == 1.0
-    assert above_paddle["paddle_x_r"] == pytest.approx(1.0)
+    assert above_paddle["player_x_r"] == pytest.approx(1.0)
     assert above_paddle["ball_x_r"] == pytest.approx(-1.0)  # the ball moves the other way
-    assert (above_paddle["paddle_dx"], above_paddle["paddle_dy"]) == pytest.approx((0, -12))
+    assert (above_paddle["player_dx"], above_paddle["player_dy"]) == pytest.approx((0, -12))
     assert above_paddle["decides"] == 0.5
-    assert still["paddle_x_r"] is None and still["decides_sem"] == 0.0
+    assert still["player_x_r"] is None and still["decides_sem"] == 0.0
     table = heads_table({"heads": tracks.summary()})
     assert "| 1 | " in table and "| +1.00 | +0.0, -12.0 | 0.500 +- 0.115 |" in table
     assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a |" in table
@@ -171,8 +171,11 @@ def test_an_analysis_without_curves_scores_everything_else(tmp_path):
 
 
 def test_the_ball_cell_reference_marks_the_cell_that_holds_the_ball():
-    paddle = Box("paddle", 70, 189, 86, 193)
-    frames = [[Box("ball", 94, 48, 96, 52), paddle], [paddle]]  # ball at (95, 50) in the frame
+    paddle = GameObject("paddle", "player", 70, 189, 86, 193)
+    frames = [
+        [GameObject("ball", "ball", 94, 48, 96, 52), paddle],
+        [paddle],
+    ]  # ball at (95, 50) in the frame
     targets = frame_targets(frames, radius=8.0)
     maps = ball_cell_maps(targets, NATURE_CONV2)
     # (95, 50) of 160x210 is (49.9, 20.0) of 84x84: nearest conv2's cell (row 1, column 5),
@@ -242,8 +245,9 @@ def test_analyze_refuses_own_maps_of_an_agent_without_attention(cnn_run, tmp_pat
 
 
 def test_the_ball_path_target_holds_where_the_ball_is_going():
-    paddle = Box("paddle", 70, 189, 86, 193)
-    now, later = Box("ball", 94, 48, 96, 52), Box("ball", 130, 90, 132, 94)
+    paddle = GameObject("paddle", "player", 70, 189, 86, 193)
+    now = GameObject("ball", "ball", 94, 48, 96, 52)
+    later = GameObject("ball", "ball", 130, 90, 132, 94)
     targets = frame_targets([[now, paddle]], radius=8.0, paths=[[now, later]])
     ahead = torch.zeros(1, 84, 84)
     ahead[0, 36, 68] = 1.0  # (131, 92) of 160x210 is (68.8, 36.8) of 84x84: the later ball

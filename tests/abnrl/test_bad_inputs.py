@@ -116,6 +116,12 @@ def _agent_of_an_unknown_game(run: Path, tmp: Path) -> None:
     save_checkpoint(agent, tmp / "odd-agent.zip", game="notagame", protocol="classic")
 
 
+def _agent_of_a_game_without_objects(run: Path, tmp: Path) -> None:
+    """An Enduro agent: a game without an object reader."""
+    agent = make_agent(make_vec_env("enduro", 1), seed=0, device="cpu", n_steps=8, batch_size=8)
+    save_checkpoint(agent, tmp / "enduro-agent.zip", game="enduro", protocol="classic")
+
+
 def _sweep_plan(tmp: Path, plan: dict) -> None:
     (tmp / "sweep").mkdir()
     (tmp / "sweep" / "sweep.json").write_text(json.dumps({"format": 1, **plan}))
@@ -306,6 +312,12 @@ CASES = [
         "Unknown --maps lime; choose from attention, gradcam,",
     ),
     case("analyze-unknown-device", "analyze {run} --device tpu", "tpu"),
+    case(
+        "analyze-game-without-objects",
+        "analyze {tmp}/enduro-agent.zip",
+        "no object reader for enduro (the objects are read from the RAM); games with one:",
+        _agent_of_a_game_without_objects,
+    ),
     # report
     case("report-no-run", "report {tmp}", "not a run dir"),
     case(
