@@ -72,6 +72,7 @@ def collect(
     hook = network.attention.to_keys.register_forward_hook(record)
     games = play_sampled_games(
         network,
+        game="breakout",
         protocol=protocol,
         seed=seeds.start,
         episodes=len(seeds),

@@ -58,7 +58,7 @@ def has_attention(network: nn.Module) -> TypeGuard[ABNActorCritic]:
 def play_sampled_games(
     network: nn.Module,
     *,
-    game: str = "breakout",
+    game: str,
     protocol: str,
     seed: int,
     episodes: int,
@@ -67,7 +67,7 @@ def play_sampled_games(
     rule: ActionRule,
     registration: Registration | None = None,
 ) -> Generator[GameSamples, None, None]:
-    """Play ``episodes`` full games of ``game`` (the agent's, Breakout where not given;
+    """Play ``episodes`` full games of ``game`` (the agent's;
     all lives; game ``i`` seeded ``seed + i``) on ``protocol`` and yield each game's
     every ``every``-th agent step with its objects (``game`` needs an object reader); on
     Breakout with the agent's own maps (placed by ``registration``), trace every step
