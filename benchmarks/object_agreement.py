@@ -226,26 +226,26 @@ def run(game: str, frames: int, seed: int, objects) -> Tally:
 
 
 def table(results: dict[str, Tally]) -> str:
-    lines = [
+    header = [
         "| game | frames | objects paired | mean centre offset per kind (px) "
         "| ours only / OCAtari only, per kind | of which drawn | frames disagreeing |",
         "|---|---|---|---|---|---|---|",
     ]
-    for game, t in results.items():
-        present = [
-            k for k in KINDS if t.offsets.get(k) or t.ours_only.get(k) or t.theirs_only.get(k)
-        ]
-        offsets = ", ".join(
-            f"{k} {np.mean(t.offsets[k]):.2f}" if t.offsets.get(k) else f"{k} -" for k in present
-        )
-        only = ", ".join(f"{k} {t.ours_only.get(k, 0)}/{t.theirs_only.get(k, 0)}" for k in present)
-        paired = sum(len(v) for v in t.offsets.values())
-        share = t.disagreeing / max(t.frames, 1)
-        lines.append(
-            f"| {game} | {t.frames} | {paired} | {offsets} | {only} "
-            f"| {t.ours_only_drawn}/{t.theirs_only_drawn} | {t.disagreeing} ({share:.1%}) |"
-        )
-    return "\n".join(lines)
+    return "\n".join(header + [_table_row(game, tally) for game, tally in results.items()])
+
+
+def _table_row(game: str, t: Tally) -> str:
+    present = [k for k in KINDS if t.offsets.get(k) or t.ours_only.get(k) or t.theirs_only.get(k)]
+    offsets = ", ".join(
+        f"{k} {np.mean(t.offsets[k]):.2f}" if t.offsets.get(k) else f"{k} -" for k in present
+    )
+    only = ", ".join(f"{k} {t.ours_only.get(k, 0)}/{t.theirs_only.get(k, 0)}" for k in present)
+    paired = sum(len(v) for v in t.offsets.values())
+    share = t.disagreeing / max(t.frames, 1)
+    return (
+        f"| {game} | {t.frames} | {paired} | {offsets} | {only} "
+        f"| {t.ours_only_drawn}/{t.theirs_only_drawn} | {t.disagreeing} ({share:.1%}) |"
+    )
 
 
 def main() -> None:
