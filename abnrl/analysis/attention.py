@@ -211,6 +211,16 @@ def _score_game(
             analysis.examples.append(Example(game.frames[example], ball, maps))
 
 
+def _check_references(network: nn.Module, reader: ObjectReader, sources: Sequence[str]) -> None:
+    """Refuse a reference source that this network or game cannot have."""
+    if BALL_CELL in sources and not has_attention(network):
+        raise ValueError(f"The {BALL_CELL!r} reference needs an agent with attention maps.")
+    if BALL_CELL in sources and "ball" not in reader.kinds:
+        raise ValueError(
+            f"The {BALL_CELL!r} reference needs a game with a ball, not {reader.game}."
+        )
+
+
 def analyse(
     network: nn.Module,
     *,
@@ -263,10 +273,7 @@ def analyse(
             a reference the network or game cannot have is asked for.
     """
     reader = object_reader(game)
-    if BALL_CELL in sources and not has_attention(network):
-        raise ValueError(f"The {BALL_CELL!r} reference needs an agent with attention maps.")
-    if BALL_CELL in sources and "ball" not in reader.kinds:
-        raise ValueError(f"The {BALL_CELL!r} reference needs a game with a ball, not {game}.")
+    _check_references(network, reader, sources)
     grid = _grid(network, placement)
     noise = torch.Generator().manual_seed(seed + 1)
     scoring = Scoring(
