@@ -101,14 +101,9 @@ def _agent_of_an_unsupported_algorithm(run: Path, tmp: Path) -> None:
     """The run's agent with its policy class replaced by SAC's, as a SAC zip names it."""
     from stable_baselines3.sac.policies import SACPolicy
 
-    with zipfile.ZipFile(run / "checkpoints" / "latest.zip") as source:
-        entries = {name: source.read(name) for name in source.namelist()}
-    data = json.loads(entries["data"])
-    data["policy_class"][":serialized:"] = base64.b64encode(pickle.dumps(SACPolicy)).decode()
-    entries["data"] = json.dumps(data).encode()
-    with zipfile.ZipFile(tmp / "sac-agent.zip", "w") as target:
-        for name, content in entries.items():
-            target.writestr(name, content)
+    pickled = base64.b64encode(pickle.dumps(SACPolicy)).decode()
+    sac = {":type:": "<class 'abc.ABCMeta'>", ":serialized:": pickled}
+    with_fields(run / "checkpoints" / "latest.zip", tmp / "sac-agent.zip", {"policy_class": sac})
 
 
 def _agent_of_an_unknown_game(run: Path, tmp: Path) -> None:

@@ -1,6 +1,8 @@
 """Agent files load without unpickling anything they could use to run code."""
 
+import base64
 import io
+import pickle
 import re
 import zipfile
 
@@ -163,11 +165,17 @@ def test_a_damaged_or_foreign_tensor_entry_is_named(tmp_path, content, refusal):
 
 
 def test_an_agent_of_another_sb3_algorithm_is_named_not_called_dangerous(tmp_path):
-    from stable_baselines3 import DQN
+    from stable_baselines3.sac.policies import SACPolicy
 
-    env = make_vec_env("breakout", 1, seed=0, num_threads=1)
-    DQN("CnnPolicy", env, buffer_size=100, learning_starts=0, device="cpu").save(tmp_path / "dqn")
-    with pytest.raises(ValueError, match="Stable-Baselines3's DQN .* loads PPO and A2C") as caught:
-        read_data(tmp_path / "dqn.zip")
+    saved_agent(tmp_path / "agent.zip")
+    sac = {":type:": "<class 'abc.ABCMeta'>", ":serialized:": _pickled(SACPolicy)}
+    crafted = with_fields(tmp_path / "agent.zip", tmp_path / "sac.zip", {"policy_class": sac})
+    named = "Stable-Baselines3's SAC .* loads PPO, A2C and DQN"
+    with pytest.raises(ValueError, match=named) as caught:
+        read_data(crafted)
     assert not isinstance(caught.value, UnsafeCheckpointError)
     assert "could run code" not in str(caught.value)
+
+
+def _pickled(value) -> str:
+    return base64.b64encode(pickle.dumps(value)).decode()
