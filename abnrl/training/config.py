@@ -83,9 +83,9 @@ class TrainConfig:
     designs without the option ignore it."""
     attention_motion_pooling: MotionPooling | None = None
     """Where each map cell's motion is taken from (designs with the motion channel):
-    receptive-field (the input window the cell's features see) or even (its tile of an
-    even partition of the frame, as agents trained before 2026-12-06); the design's
-    default when not given."""
+    even (its tile of an even partition of the frame) or receptive-field (the input
+    window the cell's features see, whose windows overlap); the design's default when
+    not given."""
     attention_coef: float = 1.0
     """Weight of the attention branch's loss (abn designs only)."""
     map_entropy_coef: float = 0.0

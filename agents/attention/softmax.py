@@ -106,7 +106,9 @@ SOFTMAX = Design(
     summary="spatial-softmax heads that pool the features: the policy sees only what they weight",
     maps="distributions",
     # 8 heads learned faster than 4 at equal steps; with the motion channel the heads
-    # found the ball twice as often at 2M steps (docs/results/attention.md).
-    options={"heads": 8, "motion": True, "motion_pooling": "receptive-field"},
+    # found the ball twice as often at 2M steps; pooled on even tiles rather than over
+    # the cells' receptive fields, the map was on the ball more often at 2M steps
+    # (seed 0: 33.7% against 18.8%; docs/results/attention.md).
+    options={"heads": 8, "motion": True, "motion_pooling": "even"},
     maps_per_step=lambda spec: spec.option("heads"),
 )

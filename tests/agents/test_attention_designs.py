@@ -276,8 +276,10 @@ def test_new_softmax_agents_have_the_motion_channel_and_older_ones_load_without(
     assert model.policy.network(observations(2)).attention.shape == (2, 8, 9, 9)
 
 
-def test_new_agents_pool_motion_over_receptive_fields_and_saved_ones_keep_even_tiles(tmp_path):
-    model = make_agent(breakout(), seed=1, device="cpu")
+def test_motion_pools_over_receptive_fields_when_asked_and_saved_agents_keep_theirs(tmp_path):
+    assert make_agent(breakout(), seed=1, device="cpu").policy.network.motion_windows is None
+    by_field = attention_spec(motion_pooling="receptive-field")
+    model = make_agent(breakout(), attention=by_field, seed=1, device="cpu")
     assert model.policy_kwargs["motion_pooling"] == "receptive-field"
     assert model.policy.network.motion_windows == (20, 8, 0)
     model.save(tmp_path / "agent.zip")
