@@ -85,18 +85,14 @@ def test_analysis_of_a_short_game_gives_every_measure_in_range():
     assert examples_figure(analysis.examples).shape[2] == 3
 
 
+TWO_FRAMES = {"episodes": 1, "every": 25, "max_steps_per_game": 50}
+"""One game's first 50 steps, scored at steps 0 and 25."""
+
+
 def two_frames(network, sources, curve_steps):
-    """An analysis of one classic game's first 50 steps, scored at steps 0 and 25."""
-    return analyse(
-        network,
-        game="breakout",
-        protocol="classic",
-        episodes=1,
-        every=25,
-        max_steps_per_game=50,
-        sources=sources,
-        curve_steps=curve_steps,
-    )
+    """An analysis of one classic Breakout game's ``TWO_FRAMES``."""
+    game = {"game": "breakout", "protocol": "classic"}
+    return analyse(network, sources=sources, curve_steps=curve_steps, **game, **TWO_FRAMES)
 
 
 def test_a_multi_head_agent_is_scored_per_head_and_as_a_whole():
