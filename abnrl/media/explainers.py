@@ -148,9 +148,8 @@ def _observation_batch(network: nn.Module) -> Tensor:
 
 
 def attention_heads(network: ABNActorCritic) -> int:
-    """How many attention maps the agent computes."""
-    with torch.no_grad():
-        return int(network(_observation_batch(network)).attention.shape[1])
+    """How many attention maps the agent computes (its design's registry entry says)."""
+    return design(network.spec.design).maps_per_step(network.spec)
 
 
 def agent_registration(network: ABNActorCritic) -> Registration:
