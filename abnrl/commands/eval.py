@@ -19,7 +19,6 @@ from abnrl.validation import (
     check_device,
     check_output,
 )
-from agents.q_learning import is_q_policy
 from envs import PROTOCOLS
 from envs.games import ProtocolName
 from vision.files import write_json_atomic
@@ -70,21 +69,19 @@ def run(config: EvalConfig) -> int:
     )
     protocol = config.protocol or meta["protocol"]
     check_actions(model, meta["game"])
-    # A Q-learner acts on its largest Q-value: it is played greedily whatever the flag.
-    greedy = config.deterministic or is_q_policy(model.policy)
     result = evaluate(
         model,
         meta["game"],
         episodes=config.episodes,
         protocol=protocol,
         seed=config.seed,
-        deterministic=greedy,
+        deterministic=config.deterministic,
         n_envs=config.n_envs,
     )
     summary = result.summary()
     print(
         f"{meta['game']}, {protocol} protocol, {model.num_timesteps:,} agent steps trained, "
-        f"{'greedy (epsilon 0.05)' if greedy else 'sampled'} actions"
+        f"{'greedy (epsilon 0.05)' if result.deterministic else 'sampled'} actions"
     )
     print("| games | mean | standard error | std | median | min | max | length (steps) |")
     print("|---|---|---|---|---|---|---|---|")
