@@ -56,6 +56,8 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+is_finite_number = _number()
+"""Whether a value is a finite int or float (not a bool)."""
 _COUNT = _integer(0, 1 << 62)
 _FRACTION = _number(0.0, 1.0)
 _SERIALIZED = _is_none  # as a plain value; serialized ones are rebuilt elsewhere

@@ -17,7 +17,6 @@ import base64
 import importlib.util
 import io
 import json
-import math
 import warnings
 import zipfile
 from collections.abc import Collection
@@ -26,7 +25,7 @@ from typing import IO, Any
 
 import torch
 
-from agents.agent_schema import check_fields
+from agents.agent_schema import check_fields, is_finite_number
 from vision.safe_pickle import (
     NUMPY_ARRAYS,
     NUMPY_RANDOM,
@@ -57,16 +56,12 @@ class ZooLinearSchedule:
         if not isinstance(state, dict) or set(state) != {"initial_value"}:
             raise ValueError("an RL Zoo schedule holds only its initial value")
         value = state["initial_value"]
-        if not _is_finite(value):
+        if not is_finite_number(value):
             raise ValueError("an RL Zoo schedule's initial value is not a number")
         self.initial_value = float(value)
 
     def __call__(self, progress_remaining: float) -> float:
         return progress_remaining * self.initial_value
-
-
-def _is_finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _typed_storage(data: bytes) -> torch.storage.TypedStorage:

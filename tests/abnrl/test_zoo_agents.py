@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from abnrl.training.zoo import env_id, env_of, read_settings, zoo_agent_zip, zoo_env
+from agents.safe_loading import ZooLinearSchedule
 from tests.abnrl.cli import TINY, abnrl
 
 ZOO_REASON = "rl_zoo3 is not installed (pip install -e '.[zoo]')"
@@ -103,3 +104,12 @@ def test_the_zoos_enjoy_plays_an_abnrl_run(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Stacking 4 frames" in result.stdout
+
+
+def test_the_zoos_schedule_is_rebuilt_as_its_number_only():
+    schedule = ZooLinearSchedule.__new__(ZooLinearSchedule)
+    schedule.__setstate__({"initial_value": 2.5e-4})
+    assert schedule(0.5) == pytest.approx(1.25e-4)
+    for state in ({"initial_value": "2.5e-4"}, {"initial_value": float("nan")}, {"x": 1}, [1]):
+        with pytest.raises(ValueError, match="RL Zoo schedule"):
+            ZooLinearSchedule.__new__(ZooLinearSchedule).__setstate__(state)
