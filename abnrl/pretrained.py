@@ -1,4 +1,4 @@
-"""The trained agent that ships inside the package."""
+"""The trained agents that ship inside the package, one per game."""
 
 from __future__ import annotations
 
@@ -15,20 +15,31 @@ import torch
 from abnrl.errors import UserError
 from vision.files import write_atomic
 
-PRETRAINED = "breakout-abn-ppo.zip"
-MODEL_CARD = "MODEL_CARD.md"
+# game -> the shipped agent's name: its checkpoint is NAME.zip, its model card NAME.md.
+SHIPPED = {"breakout": "breakout-abn-ppo", "pong": "pong-abn-ppo"}
+DEFAULT_GAME = "breakout"
 
 
-def pretrained_checkpoint() -> Path:
-    """Path of the shipped ABN-PPO Breakout checkpoint.
+def pretrained_checkpoint(game: str = DEFAULT_GAME) -> Path:
+    """Path of the ABN-PPO checkpoint that ships for ``game``.
 
     Raises:
-        UserError: the package was installed without it.
+        UserError: no agent ships for ``game``, or the package was installed without it.
     """
-    path = Path(str(files("abnrl") / "pretrained" / PRETRAINED))
+    if game not in SHIPPED:
+        raise UserError(
+            f"abnrl ships agents for {' and '.join(SHIPPED)}, not for {game}; "
+            "give a run dir or agent file instead of --pretrained."
+        )
+    path = Path(str(files("abnrl") / "pretrained" / f"{SHIPPED[game]}.zip"))
     if not path.is_file():
-        raise UserError(f"This installation has no pretrained agent ({path} is missing).")
+        raise UserError(f"This installation has no pretrained {game} agent ({path} is missing).")
     return path
+
+
+def model_card(game: str = DEFAULT_GAME) -> Path:
+    """Path of the model card of the agent that ships for ``game``."""
+    return pretrained_checkpoint(game).with_suffix(".md")
 
 
 def slim_checkpoint(source: Path, target: Path) -> None:

@@ -60,12 +60,13 @@ class AnalyzeConfig:
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None
-    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); with
+    --pretrained, whose shipped agent: breakout (the default) or pong."""
     protocol: ProtocolName | None = None
     """classic or v5: the protocol of a plain Stable-Baselines3 zip (classic when not
     given); abnrl's files record their own, and the games are played on it."""
     pretrained: bool = False
-    """Analyse the ABN-PPO Breakout agent that ships with abnrl."""
+    """Analyse an ABN-PPO agent that ships with abnrl: Breakout's, or Pong's with --game pong."""
     maps: MapNames = ("attention", "ball-cell", "gradcam", "perturbation", "random")
     """Map sources: attention (the agent's own maps, and each head's; abn is its former
     name), ball-cell (a reference: 1 in the cell of the agent's map grid that holds the
@@ -153,7 +154,7 @@ def _sources(network: nn.Module, wanted: list[str | None], reader: ObjectReader)
 
 def run(config: AnalyzeConfig) -> int:
     _validate(config)
-    checkpoint = choose_checkpoint(config.path, config.pretrained)
+    checkpoint = choose_checkpoint(config.path, config.pretrained, config.game)
     out = config.out or (
         Path("attention-analysis")
         if config.pretrained

@@ -32,9 +32,10 @@ class EvalConfig:
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None
-    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); with
+    --pretrained, whose shipped agent: breakout (the default) or pong."""
     pretrained: bool = False
-    """Evaluate the ABN-PPO Breakout agent that ships with abnrl."""
+    """Evaluate an ABN-PPO agent that ships with abnrl: Breakout's, or Pong's with --game pong."""
     episodes: int = 30
     """Full games to play (all lives; capped at 108,000 frames each)."""
     protocol: ProtocolName | None = None
@@ -59,7 +60,7 @@ def run(config: EvalConfig) -> int:
     if config.protocol is not None:
         check_choice("protocol", config.protocol, PROTOCOLS)
     check_device(config.device)
-    checkpoint = choose_checkpoint(config.path, config.pretrained)
+    checkpoint = choose_checkpoint(config.path, config.pretrained, config.game)
     out = config.out or (
         Path("eval.json") if config.pretrained else checkpoint.parent / "eval.json"
     )

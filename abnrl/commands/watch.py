@@ -38,12 +38,13 @@ class WatchConfig:
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None
-    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it)."""
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); with
+    --pretrained, whose shipped agent: breakout (the default) or pong."""
     protocol: ProtocolName | None = None
     """classic or v5: the protocol of a plain Stable-Baselines3 zip (classic when not
     given); abnrl's files record their own."""
     pretrained: bool = False
-    """Watch the ABN-PPO Breakout agent that ships with abnrl."""
+    """Watch an ABN-PPO agent that ships with abnrl: Breakout's, or Pong's with --game pong."""
     explainer: ExplainerName = "attention"
     """Heat map: attention (the agent's own attention map, any design, heads averaged;
     abn is its former name), heads (a marker where each head looks), none, or an
@@ -84,7 +85,7 @@ def _validate(config: WatchConfig, out: Path) -> None:
 
 
 def run(config: WatchConfig) -> int:
-    checkpoint = choose_checkpoint(config.path, config.pretrained)
+    checkpoint = choose_checkpoint(config.path, config.pretrained, config.game)
     out = config.out or (
         Path("attention.mp4") if config.pretrained else checkpoint.parent / "attention.mp4"
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from abnrl.errors import UserError
-from abnrl.pretrained import pretrained_checkpoint
+from abnrl.pretrained import DEFAULT_GAME, pretrained_checkpoint
 from abnrl.training.zoo import zoo_agent_zip
 from vision.files import remove_stale_temporaries
 
@@ -152,12 +152,15 @@ def find_checkpoint(path: str | Path) -> Path:
     return path
 
 
-def choose_checkpoint(path: str | Path | None, pretrained: bool) -> Path:
-    """The checkpoint a command works on: ``path`` (see ``find_checkpoint``) or the shipped one.
+def choose_checkpoint(path: str | Path | None, pretrained: bool, game: str | None = None) -> Path:
+    """The checkpoint a command works on: ``path`` (see ``find_checkpoint``) or the one that
+    ships for ``game`` (Breakout's when ``game`` is None).
 
     Raises:
-        UserError: both or neither given, or nothing usable at ``path``.
+        UserError: both or neither given, nothing usable at ``path``, or none ships for ``game``.
     """
     if pretrained == (path is not None):
         raise UserError("Give a run dir or checkpoint, or --pretrained (one of the two).")
-    return find_checkpoint(path) if path is not None else pretrained_checkpoint()
+    if path is not None:
+        return find_checkpoint(path)
+    return pretrained_checkpoint(game or DEFAULT_GAME)

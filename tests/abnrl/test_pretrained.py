@@ -1,8 +1,11 @@
-"""The agent that ships: the one its model card describes, acting through its maps."""
+"""The agents that ship: the ones their model cards describe, acting through their maps."""
 
+import pytest
 import torch
 
-from abnrl.pretrained import MODEL_CARD, pretrained_checkpoint
+from abnrl.errors import UserError
+from abnrl.pretrained import model_card, pretrained_checkpoint
+from abnrl.training.run_dir import choose_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
 from agents.attention import attention_spec
 from agents.policy_view import policy_network
@@ -19,7 +22,7 @@ def test_the_shipped_agent_is_the_one_its_model_card_describes():
     policy = model.policy
     assert policy.spec == attention_spec("softmax", heads=8, motion=True, motion_pooling="even")
     assert (model.map_entropy_coef, model.map_spread_coef) == (0.05, 0.05)
-    card = (pretrained_checkpoint().parent / MODEL_CARD).read_text()
+    card = model_card().read_text()
     assert f"| agent steps | {model.num_timesteps:,} " in card
     assert f"| seed | {model.seed} |" in card
 
@@ -45,3 +48,10 @@ def test_the_shipped_agents_heads_are_distributions_that_its_actions_depend_on()
         reduction="batchmean",
     )
     assert kl > 0.05  # the GroupNorm agent shipped before: 0.013-0.021
+
+
+def test_pretrained_picks_the_agent_of_the_game_and_refuses_a_game_without_one():
+    assert choose_checkpoint(None, True) == pretrained_checkpoint("breakout")
+    assert choose_checkpoint(None, True, "breakout").name == "breakout-abn-ppo.zip"
+    with pytest.raises(UserError, match="ships agents for breakout and pong, not for seaquest"):
+        choose_checkpoint(None, True, "seaquest")
