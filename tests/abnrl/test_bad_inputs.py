@@ -263,6 +263,11 @@ CASES = [
     ),
     case("eval-both-given", "eval {run} --pretrained", "--pretrained"),
     case(
+        "watch-pretrained-game-without-agent",
+        "watch --pretrained --game seaquest",
+        "ships agents for breakout and pong, not for seaquest",
+    ),
+    case(
         "eval-not-a-zip",
         "eval {tmp}/agent.zip",
         "not a readable checkpoint",
