@@ -5,8 +5,8 @@ import torch
 
 from abnrl.errors import UserError
 from abnrl.pretrained import model_card, pretrained_checkpoint
-from abnrl.training.run_dir import choose_checkpoint
 from abnrl.training.checkpoints import load_checkpoint
+from abnrl.training.run_dir import choose_checkpoint
 from agents.attention import attention_spec
 from agents.policy_view import policy_network
 from envs import make_vec_env
