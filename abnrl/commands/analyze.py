@@ -60,8 +60,8 @@ class AnalyzeConfig:
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None
-    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); with
-    --pretrained, whose shipped agent: breakout (the default) or pong."""
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); the
+    shipped agent that --pretrained takes: breakout (the default) or pong."""
     protocol: ProtocolName | None = None
     """classic or v5: the protocol of a plain Stable-Baselines3 zip (classic when not
     given); abnrl's files record their own, and the games are played on it."""

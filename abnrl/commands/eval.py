@@ -32,8 +32,8 @@ class EvalConfig:
     """A run dir (its latest checkpoint) or an agent .zip: abnrl's, or a plain
     Stable-Baselines3 PPO or A2C zip (give --game and --protocol); omit with --pretrained."""
     game: str | None = None
-    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); with
-    --pretrained, whose shipped agent: breakout (the default) or pong."""
+    """The game a plain Stable-Baselines3 zip plays (abnrl's files record it); the
+    shipped agent that --pretrained takes: breakout (the default) or pong."""
     pretrained: bool = False
     """Evaluate an ABN-PPO agent that ships with abnrl: Breakout's, or Pong's with --game pong."""
     episodes: int = 30
