@@ -1,14 +1,15 @@
 """Learning curves of the long ABN-PPO and stock PPO runs, with the published anchors.
 
 Draws each run's mean training score (last 100 games) against agent steps into
-one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores after 10M
-steps, and prints each run's score at its last step and at the steps all runs
+one PNG, with dashed lines at the RL Zoo's and CleanRL's PPO scores on the runs' game
+after 10M steps, and prints each run's score at its last step and at the steps all runs
 have reached. ``--abn`` takes one run or several (seeds of one design, labelled by seed).
 Without arguments it draws ``docs/learning-curves.png`` from the landed copies of the
 three seeds of the shipped design and of stock PPO in ``benchmarks/long-runs/``:
 
     python benchmarks/learning_curves.py
     python benchmarks/learning_curves.py --abn runs/abn-s0 runs/abn-s1 --stock runs/cnn --out c.png
+    python benchmarks/learning_curves.py --abn runs/pong-abn-ppo-s1 --no-stock --out pong.png
 
 The title and the ABN labels come from the runs' configs (envs, seeds, attention design,
 the maps' loss weights) and branch points (the step a branch's change took effect at).
@@ -24,11 +25,16 @@ from pathlib import Path
 from abnrl.media.plots import plot_learning_curves, read_curve
 from abnrl.training.run_dir import RunDir
 
-ANCHORS = {"RL Zoo PPO": (10_000_000, 398), "CleanRL PPO": (10_000_000, 415)}
+# Published PPO scores after 10M agent steps, per game: the RL Zoo's benchmark table
+# (Breakout 398.0 +- 33.3, Pong 20.989 +- 0.105) and CleanRL's ppo_atari.py (414.66 +- 28.09,
+# 20.36 +- 0.20).
+ANCHORS = {
+    "breakout": {"RL Zoo PPO": (10_000_000, 398), "CleanRL PPO": (10_000_000, 415)},
+    "pong": {"RL Zoo PPO": (10_000_000, 21.0), "CleanRL PPO": (10_000_000, 20.4)},
+}
 # The landed copies of the long runs (seeds 0, 1, 2 of the shipped design).
 LONG_RUNS = Path(__file__).resolve().parent / "long-runs"
 SEEDS = ("softmax8-motion-mi05", "softmax8-motion-s1-mi05", "softmax8-motion-s2-mi05")
-"""Published PPO scores on Breakout after 10M agent steps."""
 
 
 def score_at(progress: Path, steps: int) -> float:
@@ -66,13 +72,13 @@ def design(config: dict) -> str:
     return ", ".join(parts)
 
 
-def labels_and_title(abn_configs: list[dict], stock_config: dict) -> tuple[list[str], str]:
+def labels_and_title(abn_configs: list[dict], stock_config: dict | None) -> tuple[list[str], str]:
     """The ABN runs' legend labels and the figure's title (game, protocol, seeds, envs).
 
     Seeds of one design are labelled by seed alone and the design goes into the title;
     runs of different designs are labelled by their design (and seed when several).
     """
-    configs = [*abn_configs, stock_config]
+    configs = [*abn_configs, *([stock_config] if stock_config else [])]
     first = configs[0]
     seeds = sorted({c["seed"] for c in configs})
     envs = sorted({c["n_envs"] for c in configs})
@@ -101,18 +107,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--abn", type=Path, nargs="+", default=[LONG_RUNS / name for name in SEEDS])
     parser.add_argument("--stock", type=Path, default=LONG_RUNS / "ship-stock")
+    parser.add_argument("--no-stock", action="store_true", help="draw the ABN runs alone")
     parser.add_argument(
         "--out", type=Path, default=LONG_RUNS.parent.parent / "docs/learning-curves.png"
     )
     args = parser.parse_args()
     abn = [RunDir(path) for path in args.abn]
-    stock = RunDir(args.stock)
-    labels, title = labels_and_title(
-        [described(run) for run in abn], json.loads(stock.config.read_text())
-    )
+    configs = [described(run) for run in abn]
+    stock = None if args.no_stock else RunDir(args.stock)
+    stock_config = json.loads(stock.config.read_text()) if stock else None
+    labels, title = labels_and_title(configs, stock_config)
     curves = {label: run.progress for label, run in zip(labels, abn, strict=True)}
-    curves["stock PPO (SB3 CnnPolicy)"] = stock.progress
-    plot_learning_curves(curves, args.out, title=title, anchors=ANCHORS)
+    if stock:
+        curves["stock PPO (SB3 CnnPolicy)"] = stock.progress
+    anchors = ANCHORS.get(configs[0]["game"])
+    plot_learning_curves(curves, args.out, title=title, anchors=anchors)
     reached = min(int(read_curve(path)[0][-1]) for path in curves.values())
     for label, path in curves.items():
         steps, scores = read_curve(path)

@@ -72,14 +72,17 @@ def learning_curves_png(
     for label, path in curves.items():
         steps, scores = read_curve(path)
         axes.plot(steps, scores, label=label)
-    for label, (at_steps, score) in (anchors or {}).items():
+    # The highest anchor is labelled above its line, the others below theirs, so that
+    # labels of close scores (Pong's 21.0 and 20.4) do not overlap.
+    ranked = sorted((anchors or {}).items(), key=lambda item: -item[1][1])
+    for rank, (label, (at_steps, score)) in enumerate(ranked):
         axes.axhline(score, linestyle="--", linewidth=1, color="grey")
         axes.annotate(
             f"{label}: {score:g} at {at_steps / 1e6:g}M steps",
             (0, score),
             xycoords=("axes fraction", "data"),
             fontsize=7,
-            va="bottom",
+            va="top" if rank else "bottom",
         )
     axes.set_xlabel("agent steps (4 frames each)")
     axes.set_ylabel("mean training score (last 100 games)")

@@ -47,3 +47,12 @@ def test_a_change_made_at_a_branch_point_names_its_step():
         "ABN-PPO (ours): softmax attention, 8 heads, motion channel, "
         "map entropy 0.05 from 4.0M steps, map spread 0.05 from 4.0M steps"
     ]
+
+
+def test_runs_without_a_stock_run_are_titled_by_their_own_game_and_seeds():
+    pong = {**SOFTMAX, "game": "pong", "seed": 1}
+    labels, title = labels_and_title([pong], None)
+    assert labels == [
+        "ABN-PPO (ours): softmax attention, 8 heads, motion channel, map entropy 0.05"
+    ]
+    assert title == "Pong, classic protocol, seed 1 (RL Zoo PPO settings, 8 envs)"
