@@ -131,7 +131,7 @@ def heads_table(summary: dict) -> str:
     player = summary.get("objects", {}).get("player", {}).get("names", ["player"])
     name = " or ".join(player)
     lines = [
-        f"| head | centre of mass x, y (px; std) | r with ball x, y | r with {name} x | "
+        f"| head | centre of mass x, y (px; std) | r with ball x, y | r with {name} x, y | "
         f"offset from the {name} x, y (px) | top action changes when this head alone is "
         "flattened |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -141,7 +141,8 @@ def heads_table(summary: dict) -> str:
         lines.append(
             f"| {k} | {head['x']:.1f}, {head['y']:.1f} ({head['x_std']:.1f}, "
             f"{head['y_std']:.1f}) | {_r(head['ball_x_r'])}, {_r(head['ball_y_r'])} | "
-            f"{_r(head['player_x_r'])} | {_offset(head['player_dx'])}, "
+            f"{_r(head['player_x_r'])}, {_r(head['player_y_r'])} | "
+            f"{_offset(head['player_dx'])}, "
             f"{_offset(head['player_dy'])} | {decides} |"
         )
     return "\n".join(lines) + "\n"

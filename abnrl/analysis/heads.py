@@ -6,9 +6,10 @@ paddle moves left and right with the paddle, yet its maximum is a cell above it.
 head and frame: the head's centre of mass (the map read as a distribution over
 positions, in observation pixels), and whether the policy's top action changes when
 that head alone is replaced by its spatial mean; over frames: the correlation of the
-centre's x with the ball's x and with the player's x (and of y with the ball's y), where
-the head sits relative to the player (object kind ``player``: Breakout's paddle, Pong's
-right paddle, ...), and how often the head alone decides the action.
+centre's x and y with the ball's and with the player's (Breakout's paddle moves in x,
+Pong's in y; a coordinate that never changes has no correlation), where the head sits
+relative to the player (object kind ``player``: Breakout's paddle, Pong's right paddle,
+...), and how often the head alone decides the action.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class HeadTracks:
                     "ball_x_r": _correlation(x[with_ball], balls[with_ball, 0]),
                     "ball_y_r": _correlation(y[with_ball], balls[with_ball, 1]),
                     "player_x_r": _correlation(x[with_player], player_x),
+                    "player_y_r": _correlation(y[with_player], player_y),
                     "player_dx": _mean(x[with_player] - player_x),
                     "player_dy": _mean(y[with_player] - player_y),
                     "decides": float(decisions[:, k].mean()),

@@ -141,13 +141,14 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
     assert on_ball["ball_x_r"] == pytest.approx(1.0) and on_ball["ball_y_r"] == pytest.approx(1.0)
     assert on_ball["ball_frames"] == 16 and on_ball["decides"] == 1.0
     assert above_paddle["player_x_r"] == pytest.approx(1.0)
+    assert above_paddle["player_y_r"] is None  # the paddle stays on its row
     assert above_paddle["ball_x_r"] == pytest.approx(-1.0)  # the ball moves the other way
     assert (above_paddle["player_dx"], above_paddle["player_dy"]) == pytest.approx((0, -12))
     assert above_paddle["decides"] == 0.5
     assert still["player_x_r"] is None and still["decides_sem"] == 0.0
     table = heads_table({"heads": tracks.summary()})
-    assert "| 1 | " in table and "| +1.00 | +0.0, -12.0 | 0.500 +- 0.115 |" in table
-    assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a |" in table
+    assert "| 1 | " in table and "| +1.00, n/a | +0.0, -12.0 | 0.500 +- 0.115 |" in table
+    assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a, n/a |" in table
 
 
 def test_an_analysis_without_curves_scores_everything_else(tmp_path):

@@ -106,7 +106,7 @@ def test_breakouts_ball_and_player_are_its_ball_and_paddle_metrics():
     for measure in ("x_r", "dx", "dy"):  # the former names of the player's offset
         assert head[f"paddle_{measure}"] == head[f"player_{measure}"]
     assert summary["events"] and summary["skipped"] == []
-    assert "r with paddle x" in heads_table(summary)
+    assert "r with paddle x, y" in heads_table(summary)
 
 
 def test_a_game_without_a_ball_is_scored_on_its_kinds():
@@ -122,7 +122,7 @@ def test_a_game_without_a_ball_is_scored_on_its_kinds():
     assert len(analysis.objects["player"][ATTENTION]["pointing"]) == 2
     summary = summarise(analysis)
     assert summary["events"] == {} and len(summary["skipped"]) == 2
-    assert "r with chicken x" in heads_table(summary)
+    assert "r with chicken x, y" in heads_table(summary)
     assert summary["heads"][0]["ball_x_r"] is None and "paddle_dx" not in summary["heads"][0]
     (example,) = analysis.examples
     assert example.ball is None and examples_figure(analysis.examples).shape[2] == 3
