@@ -62,8 +62,10 @@ def head_decisions(
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Pearson's r; None where either side does not vary (or fewer than 2 frames)."""
-    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+    """Pearson's r; None where either side does not vary (or fewer than 2 frames). A
+    constant's std can come out as 1e-15 rather than 0 (Pong's paddle x), so the range
+    decides."""
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     return float(np.corrcoef(a, b)[0, 1])
 

@@ -151,6 +151,18 @@ def test_a_head_that_follows_the_paddle_from_above_is_told_apart_from_one_on_the
     assert "| 2 | 42.0, 42.0 (0.0, 0.0) | n/a, n/a | n/a, n/a |" in table
 
 
+def test_a_player_that_keeps_its_column_has_no_correlation_with_x():
+    # 1,390 frames of one x whose float std is 1.8e-15, not 0 (Pong's paddles keep theirs).
+    tracks = HeadTracks()
+    for step in range(1390):
+        tracks.centres.append(np.array([[40.0 + step % 7, 30.0 + step % 11]]))
+        tracks.decisions.append(np.array([0.0]))
+        tracks.balls.append(np.full(2, np.nan))
+        tracks.players.append(np.array([140.5 / 84 * 3, 20.0 + step % 13]))
+    (head,) = tracks.summary()
+    assert head["player_x_r"] is None and -1 <= head["player_y_r"] <= 1
+
+
 def test_an_analysis_without_curves_scores_everything_else(tmp_path):
     torch.manual_seed(0)
     network = ABNActorCritic(4, attention_spec("softmax", heads=2, motion=False)).eval()
