@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from abnrl.errors import UserError
+from envs import normalize_game
 from vision.files import write_atomic
 
 # game -> the shipped agent's name: its checkpoint is NAME.zip, its model card NAME.md.
@@ -21,11 +22,17 @@ DEFAULT_GAME = "breakout"
 
 
 def pretrained_checkpoint(game: str = DEFAULT_GAME) -> Path:
-    """Path of the ABN-PPO checkpoint that ships for ``game``.
+    """Path of the ABN-PPO checkpoint that ships for ``game`` (any spelling that
+    ``envs.normalize_game`` accepts: ``"Pong"``, ``"PongNoFrameskip-v4"``).
 
     Raises:
-        UserError: no agent ships for ``game``, or the package was installed without it.
+        UserError: ``game`` is no Atari game, no agent ships for it, or the package was
+            installed without it.
     """
+    try:
+        game = normalize_game(game)
+    except ValueError as error:
+        raise UserError(str(error)) from None
     if game not in SHIPPED:
         raise UserError(
             f"abnrl ships agents for {' and '.join(SHIPPED)}, not for {game}; "

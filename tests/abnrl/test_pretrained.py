@@ -87,5 +87,10 @@ def test_pretrained_picks_the_agent_of_the_game_and_refuses_a_game_without_one()
     assert choose_checkpoint(None, True) == pretrained_checkpoint("breakout")
     assert choose_checkpoint(None, True, "breakout").name == "breakout-abn-ppo.zip"
     assert choose_checkpoint(None, True, "pong").name == "pong-abn-ppo.zip"
+    # Any spelling of a game that --game takes elsewhere (abnrl train --game Pong).
+    for spelling in ("Pong", "PongNoFrameskip-v4", "ALE/Pong-v5"):
+        assert choose_checkpoint(None, True, spelling) == pretrained_checkpoint("pong")
+    with pytest.raises(UserError, match="Unknown Atari game 'pongg'; did you mean pong"):
+        choose_checkpoint(None, True, "pongg")
     with pytest.raises(UserError, match="ships agents for breakout and pong, not for seaquest"):
         choose_checkpoint(None, True, "seaquest")
